@@ -1,0 +1,71 @@
+/**
+ * The gateway's error catalogue. Handlers throw these; one error handler renders them as
+ * `{ "error": { "code", "message" } }` with the status they carry (see server.ts).
+ */
+export class SpindleError extends Error {
+  readonly statusCode: number;
+  readonly code: string;
+  readonly headers: Record<string, string>;
+  constructor(statusCode: number, code: string, message: string, options?: { cause?: unknown; headers?: Record<string, string> }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.statusCode = statusCode;
+    this.code = code;
+    this.headers = options?.headers ?? {};
+  }
+}
+
+/** 400: a field of the request is wrong; the message names it. */
+export class BadRequestError extends SpindleError {
+  constructor(message: string, cause?: unknown) {
+    super(400, 'SPINDLE_BAD_REQUEST', message, { cause });
+  }
+}
+/** 401: management API without valid credentials. */
+export class UnauthorizedError extends SpindleError {
+  constructor(message = 'authentication required: use basic auth with user "admin" and the admin password') {
+    super(401, 'SPINDLE_UNAUTHORIZED', message, { headers: { 'www-authenticate': 'Basic realm="spindle"' } });
+  }
+}
+/** 404: unknown function, secret, bundle or route. */
+export class NotFoundError extends SpindleError {
+  constructor(message: string) {
+    super(404, 'SPINDLE_NOT_FOUND', message);
+  }
+}
+/** 409: creating what already exists. */
+export class ConflictError extends SpindleError {
+  constructor(message: string) {
+    super(409, 'SPINDLE_CONFLICT', message);
+  }
+}
+/** 413: body larger than the limit. */
+export class PayloadTooLargeError extends SpindleError {
+  constructor(limit: number) {
+    super(413, 'SPINDLE_BODY_TOO_LARGE', `request body is larger than the limit of ${limit} bytes`);
+  }
+}
+/** 502: the replica failed while holding the request (crashed, reset the connection). */
+export class BadGatewayError extends SpindleError {
+  constructor(message: string, cause?: unknown) {
+    super(502, 'SPINDLE_REPLICA_FAILED', message, { cause });
+  }
+}
+/** 503: no ready replica within the wait bound. */
+export class UnavailableError extends SpindleError {
+  constructor(message: string, retryAfterSeconds = 1) {
+    super(503, 'SPINDLE_UNAVAILABLE', message, { headers: { 'retry-after': String(retryAfterSeconds) } });
+  }
+}
+/** 504: the function ran past its timeout. */
+export class TimeoutError extends SpindleError {
+  constructor(message: string) {
+    super(504, 'SPINDLE_TIMEOUT', message);
+  }
+}
+/** 500: a bug or a broken dependency; the cause is logged, not shown. */
+export class InternalError extends SpindleError {
+  constructor(message: string, cause?: unknown) {
+    super(500, 'SPINDLE_INTERNAL', message, { cause });
+  }
+}

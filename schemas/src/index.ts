@@ -1,0 +1,31 @@
+/** @spindle/schemas: the JSON Schemas of every contract, their validators and derived types. */
+import type { DeleteRequest, DeployRequest, ScaleRequest, SecretRequest } from './deploy.ts';
+import { deleteRequestSchema, deployRequestSchema, scaleRequestSchema, secretRequestSchema } from './deploy.ts';
+import type { StackFile } from './stack.ts';
+import { stackFileSchema } from './stack.ts';
+import { compile } from './validate.ts';
+
+export { dnsLabel, envMap, stringMap, resources } from './common.ts';
+export {
+  deployRequestSchema,
+  scaleRequestSchema,
+  deleteRequestSchema,
+  secretRequestSchema,
+  functionStatusSchema,
+} from './deploy.ts';
+export type { DeployRequest, ScaleRequest, DeleteRequest, SecretRequest, FunctionStatus } from './deploy.ts';
+export { stackFileSchema, stackFunctionSchema } from './stack.ts';
+export type { StackFile, StackFunction } from './stack.ts';
+export { compile, describeIssue, fieldName } from './validate.ts';
+export type { SchemaIssue, Validator } from './validate.ts';
+
+export const validateDeployRequest = compile<DeployRequest>(deployRequestSchema);
+export const validateScaleRequest = compile<ScaleRequest>(scaleRequestSchema);
+export const validateDeleteRequest = compile<DeleteRequest>(deleteRequestSchema);
+export const validateSecretRequest = compile<SecretRequest>(secretRequestSchema);
+export const validateStackFile = compile<StackFile>(stackFileSchema);
+
+/** True when `name` is a DNS-1123 label: the only names Spindle accepts for functions and secrets. */
+export function isValidName(name: string): boolean {
+  return name.length > 0 && name.length <= 63 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name);
+}

@@ -1,0 +1,50 @@
+/** stack.yml: OpenFaaS's stack file format, plus `lang: control|gpu` and a `graphs:` section. */
+import type { FromSchema } from 'json-schema-to-ts';
+import { dnsLabel, envMap, resources, stringMap } from './common.ts';
+
+export const stackFunctionSchema = {
+  type: 'object',
+  required: ['handler'],
+  properties: {
+    lang: { type: 'string', enum: ['control', 'gpu'], default: 'control' },
+    handler: { type: 'string', minLength: 1, description: 'folder holding handler.ts, relative to stack.yml' },
+    image: { type: 'string', description: 'ignored: the CLI fills in bundle://sha256:<digest>' },
+    environment: envMap,
+    environment_file: { type: 'array', items: { type: 'string' } },
+    secrets: { type: 'array', items: dnsLabel },
+    labels: stringMap,
+    annotations: stringMap,
+    limits: resources,
+    requests: resources,
+    namespace: { type: 'string' },
+  },
+  additionalProperties: false,
+} as const;
+export type StackFunction = FromSchema<typeof stackFunctionSchema>;
+
+export const stackFileSchema = {
+  $id: 'spindle/stack',
+  type: 'object',
+  required: ['provider', 'functions'],
+  properties: {
+    version: { type: ['string', 'number'] },
+    provider: {
+      type: 'object',
+      required: ['name'],
+      properties: {
+        name: { type: 'string', enum: ['spindle', 'openfaas'] },
+        gateway: { type: 'string', pattern: '^https?://' },
+      },
+      additionalProperties: false,
+    },
+    functions: {
+      type: 'object',
+      propertyNames: dnsLabel,
+      additionalProperties: stackFunctionSchema,
+    },
+    graphs: { type: 'object' },
+    configuration: { type: 'object' },
+  },
+  additionalProperties: false,
+} as const;
+export type StackFile = FromSchema<typeof stackFileSchema>;
