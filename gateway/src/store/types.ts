@@ -39,3 +39,9 @@ export interface DeploymentRecord {
   createdAt: Date;
   updatedAt: Date;
 }
+
+/** The little of a logger the stores use; a pino logger fits. */
+export interface StoreLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}

@@ -1,0 +1,57 @@
+/** The gateway's configuration, read from the environment in one place. */
+import { resolve } from 'node:path';
+
+/** Everything the platform can be told; `configFromEnv` fills it from variables. */
+export interface PlatformConfig {
+  host: string;
+  port: number;
+  dataDir: string;
+  /** Postgres URL; unset → embedded PGlite under the data dir. */
+  databaseUrl?: string;
+  /** Schema for the tables (tests isolate themselves with their own). */
+  databaseSchema?: string;
+  /** S3/MinIO endpoint such as http://127.0.0.1:9000; unset → a folder under the data dir. */
+  s3?: { endpoint: string; accessKey: string; secretKey: string; bucket: string; region?: string };
+  adminPassword?: string;
+  maxBodyBytes: number;
+  maxBundleBytes: number;
+  readyWaitMs: number;
+  defaultTimeoutMs: number;
+  drainMs: number;
+  logLevel: string;
+}
+
+function num(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number, got "${value}"`);
+  return n;
+}
+
+/** Reads PORT, HOST, SPINDLE_DATA_DIR, DATABASE_URL, S3_*, SPINDLE_ADMIN_PASSWORD and the limits. */
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): PlatformConfig {
+  const s3Endpoint = env.S3_ENDPOINT;
+  return {
+    host: env.HOST ?? '127.0.0.1',
+    port: num(env.PORT, 8080, 'PORT'),
+    dataDir: resolve(env.SPINDLE_DATA_DIR ?? '.spindle'),
+    databaseUrl: env.DATABASE_URL || undefined,
+    databaseSchema: env.DATABASE_SCHEMA || undefined,
+    s3: s3Endpoint
+      ? {
+          endpoint: s3Endpoint,
+          accessKey: env.S3_ACCESS_KEY ?? env.MINIO_ROOT_USER ?? '',
+          secretKey: env.S3_SECRET_KEY ?? env.MINIO_ROOT_PASSWORD ?? '',
+          bucket: env.S3_BUCKET ?? 'spindle',
+          region: env.S3_REGION,
+        }
+      : undefined,
+    adminPassword: env.SPINDLE_ADMIN_PASSWORD || undefined,
+    maxBodyBytes: num(env.SPINDLE_MAX_BODY_BYTES, 32 * 1024 * 1024, 'SPINDLE_MAX_BODY_BYTES'),
+    maxBundleBytes: num(env.SPINDLE_MAX_BUNDLE_BYTES, 256 * 1024 * 1024, 'SPINDLE_MAX_BUNDLE_BYTES'),
+    readyWaitMs: num(env.SPINDLE_READY_WAIT_MS, 10_000, 'SPINDLE_READY_WAIT_MS'),
+    defaultTimeoutMs: num(env.SPINDLE_DEFAULT_TIMEOUT_MS, 60_000, 'SPINDLE_DEFAULT_TIMEOUT_MS'),
+    drainMs: num(env.SPINDLE_DRAIN_MS, 30_000, 'SPINDLE_DRAIN_MS'),
+    logLevel: env.LOG_LEVEL ?? 'info',
+  };
+}

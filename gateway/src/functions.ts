@@ -1,0 +1,214 @@
+/** Deployments: from an OpenFaaS deploy request to stored records and running replicas. */
+import { existsSync } from 'node:fs';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { DeployRequest, FunctionStatus } from '@spindle/schemas';
+import { BadRequestError, NotFoundError } from './errors.ts';
+import type { GatewayMetrics } from './metrics.ts';
+import type { Provider, ProviderFunctionSpec } from './provider/types.ts';
+import type { BundleStore, DeploymentStore, SecretStore } from './store/index.ts';
+import type { DeploymentRecord } from './store/types.ts';
+
+const IMAGE = /^bundle:\/\/sha256:([a-f0-9]{64})$/;
+export const NAMESPACE = 'openfaas-fn';
+export const DEFAULT_MAX_REPLICAS = 20;
+
+/** What the invoke path needs about a function, kept in memory so invoking never touches the database. */
+export interface LiveFunction {
+  record: DeploymentRecord;
+  timeoutMs: number;
+  minReplicas: number;
+  maxReplicas: number;
+}
+
+export interface FunctionServiceDeps {
+  deployments: DeploymentStore;
+  bundles: BundleStore;
+  secrets: SecretStore;
+  provider: Provider;
+  metrics: GatewayMetrics;
+  /** Where bundles are copied out of the object store so `node` can run them. */
+  bundleDir: string;
+  logger: Logger;
+  defaultTimeoutMs: number;
+}
+
+function intLabel(labels: Record<string, string> | undefined, key: string, fallback: number): number {
+  const raw = labels?.[key];
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw)) throw new BadRequestError(`field "labels.${key}" must be a whole number, got "${raw}"`);
+  return Number(raw);
+}
+
+/** Parses "30s", "500ms", "2m" or a number of seconds (OpenFaaS's exec_timeout / com.openfaas.timeout). */
+export function parseTimeout(value: string | undefined, field: string, fallbackMs: number): number {
+  if (value === undefined || value === '') return fallbackMs;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
+  if (!m) throw new BadRequestError(`field "${field}" must be a duration like "30s" or "500ms", got "${value}"`);
+  const ms = Math.round(Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms']);
+  if (ms <= 0) throw new BadRequestError(`field "${field}" must be longer than zero`);
+  return ms;
+}
+
+/** The digest an image names, or a 400 that says what an image must look like. */
+export function bundleDigest(image: string): string {
+  const m = IMAGE.exec(image);
+  if (!m) {
+    throw new BadRequestError(
+      `field "image" must name an uploaded bundle as bundle://sha256:<64 hex digits>, got "${image}": Spindle runs esbuild bundles, not container images; ` +
+        'build and upload one with `spindle up`, or PUT the bytes to /system/bundles/sha256:<digest>',
+    );
+  }
+  return m[1];
+}
+
+/** Deploys, removes, scales and describes functions; the one place that joins store and provider. */
+export class FunctionService {
+  private readonly live = new Map<string, LiveFunction>();
+  constructor(private readonly deps: FunctionServiceDeps) {}
+
+  /** The running function `name`, or undefined. Hot path: no I/O. */
+  lookup(name: string): LiveFunction | undefined {
+    return this.live.get(name);
+  }
+
+  /** Every function this gateway runs. */
+  all(): LiveFunction[] {
+    return [...this.live.values()];
+  }
+
+  /** Validates and applies a deploy request (`mode: update` answers 404 for an unknown function, as OpenFaaS's PUT does). */
+  async deploy(spec: DeployRequest, mode: 'create' | 'update' | 'upsert'): Promise<DeploymentRecord> {
+    const digest = bundleDigest(spec.image);
+    if (mode === 'update' && !this.live.has(spec.service) && !(await this.deps.deployments.get(spec.service))) {
+      throw new NotFoundError(`function "${spec.service}" is not deployed: create it with POST /system/functions`);
+    }
+    const bounds = this.bounds(spec);
+    const timeoutMs = this.timeoutOf(spec);
+    if (!(await this.deps.bundles.has(digest))) {
+      throw new BadRequestError(`field "image": the gateway has no bundle sha256:${digest}; upload it first (PUT /system/bundles/sha256:${digest})`);
+    }
+    await this.secretValues(spec.secrets ?? []);
+    const { namespace: _ns, ...stored } = spec;
+    let record = await this.deps.deployments.upsert(stored as DeployRequest);
+    // A redeploy starts again from the scaling labels, as OpenFaaS does.
+    if (record.replicas !== null) record = (await this.deps.deployments.setReplicas(spec.service, null)) ?? record;
+    await this.start(record, bounds, timeoutMs);
+    this.deps.logger.info({ function: spec.service, version: record.version, image: spec.image }, 'function deployed');
+    return record;
+  }
+
+  /** Brings back every stored deployment after a gateway restart. */
+  async restore(): Promise<number> {
+    const records = await this.deps.deployments.list();
+    for (const record of records) {
+      try {
+        await this.start(record, this.bounds(record.spec), this.timeoutOf(record.spec));
+      } catch (err) {
+        this.deps.logger.error({ err, function: record.name }, 'could not restore function');
+      }
+    }
+    return records.length;
+  }
+
+  /** Removes a function and stops its replicas. */
+  async remove(name: string): Promise<void> {
+    const existed = await this.deps.deployments.remove(name);
+    if (!existed && !this.live.has(name)) throw new NotFoundError(`function "${name}" is not deployed`);
+    this.live.delete(name);
+    await this.deps.provider.remove(name);
+  }
+
+  /** Sets the replica count: 0 scales to zero, anything else is kept within the scaling labels. */
+  async scale(name: string, replicas: number): Promise<number> {
+    const fn = this.live.get(name);
+    if (!fn) throw new NotFoundError(`function "${name}" is not deployed`);
+    const wanted = replicas === 0 ? 0 : Math.min(fn.maxReplicas, Math.max(fn.minReplicas, replicas));
+    const record = await this.deps.deployments.setReplicas(name, wanted);
+    if (record) fn.record = record;
+    this.deps.provider.scale(name, wanted);
+    return wanted;
+  }
+
+  /** OpenFaaS's FunctionStatus for `name`. */
+  status(name: string): FunctionStatus {
+    const fn = this.live.get(name);
+    if (!fn) throw new NotFoundError(`function "${name}" is not deployed`);
+    const { spec } = fn.record;
+    const counts = this.deps.provider.status(name) ?? { replicas: 0, availableReplicas: 0 };
+    return {
+      name,
+      image: spec.image,
+      namespace: NAMESPACE,
+      ...(spec.envProcess !== undefined && { envProcess: spec.envProcess }),
+      envVars: spec.envVars ?? {},
+      labels: spec.labels ?? {},
+      annotations: spec.annotations ?? {},
+      secrets: spec.secrets ?? [],
+      constraints: spec.constraints ?? [],
+      ...(spec.limits && { limits: spec.limits }),
+      ...(spec.requests && { requests: spec.requests }),
+      readOnlyRootFilesystem: spec.readOnlyRootFilesystem ?? false,
+      invocationCount: this.deps.metrics.invocationCount(name),
+      replicas: counts.replicas,
+      availableReplicas: counts.availableReplicas,
+      createdAt: fn.record.createdAt.toISOString(),
+    };
+  }
+
+  /** Every function's status, sorted by name. */
+  list(): FunctionStatus[] {
+    return [...this.live.keys()].sort().map((n) => this.status(n));
+  }
+
+  private bounds(spec: DeployRequest): { min: number; max: number } {
+    const min = intLabel(spec.labels, 'com.openfaas.scale.min', 1);
+    const max = intLabel(spec.labels, 'com.openfaas.scale.max', DEFAULT_MAX_REPLICAS);
+    if (max < Math.max(min, 1)) throw new BadRequestError(`field "labels.com.openfaas.scale.max" (${max}) must be at least com.openfaas.scale.min (${min}) and 1`);
+    return { min, max };
+  }
+
+  private timeoutOf(spec: DeployRequest): number {
+    const annotation = spec.annotations?.['com.openfaas.timeout'];
+    if (annotation !== undefined) return parseTimeout(annotation, 'annotations.com.openfaas.timeout', this.deps.defaultTimeoutMs);
+    return parseTimeout(spec.envVars?.exec_timeout, 'envVars.exec_timeout', this.deps.defaultTimeoutMs);
+  }
+
+  private async secretValues(names: string[]): Promise<Map<string, Buffer>> {
+    try {
+      return await this.deps.secrets.values(names);
+    } catch (err) {
+      if (err instanceof NotFoundError) throw new BadRequestError(`field "secrets": ${err.message}; create it with \`spindle secret create\``);
+      throw err;
+    }
+  }
+
+  /** Copies the bundle out of the object store (once per digest) and hands the function to the provider. */
+  private async start(record: DeploymentRecord, bounds: { min: number; max: number }, timeoutMs: number): Promise<void> {
+    const digest = bundleDigest(record.spec.image);
+    const bundlePath = join(this.deps.bundleDir, `${digest}.mjs`);
+    if (!existsSync(bundlePath)) {
+      const bytes = await this.deps.bundles.get(digest);
+      if (!bytes) throw new BadRequestError(`bundle sha256:${digest} is missing from the object store`);
+      await mkdir(this.deps.bundleDir, { recursive: true });
+      const tmp = `${bundlePath}.${process.pid}.tmp`;
+      await writeFile(tmp, bytes);
+      await rename(tmp, bundlePath);
+    }
+    const replicas = record.replicas ?? bounds.min;
+    const spec: ProviderFunctionSpec = {
+      name: record.name,
+      version: record.version,
+      bundlePath,
+      env: { ...(record.spec.envVars ?? {}) },
+      secrets: await this.secretValues(record.spec.secrets ?? []),
+      minReplicas: bounds.min,
+      maxReplicas: bounds.max,
+      replicas,
+      timeoutMs,
+    };
+    await this.deps.provider.deploy(spec);
+    this.live.set(record.name, { record, timeoutMs, minReplicas: bounds.min, maxReplicas: bounds.max });
+  }
+}

@@ -1,0 +1,9 @@
+/** @spindle/gateway: the platform's server side. */
+export { createPlatform } from './main.ts';
+export type { Platform } from './main.ts';
+export { configFromEnv } from './config.ts';
+export type { PlatformConfig } from './config.ts';
+export { startPlatform } from './start.ts';
+export type { StartOptions, StartedPlatform } from './start.ts';
+export { buildGateway } from './server.ts';
+export * from './errors.ts';

@@ -1,0 +1,134 @@
+/** The local provider: each replica is a child process on this machine. */
+import { EventEmitter } from 'node:events';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { UnavailableError } from '../errors.ts';
+import type { LogHub } from '../logs.ts';
+import { FunctionGroup } from './group.ts';
+import { Replica } from './replica.ts';
+import type { Lease, ProgressEvent, Provider, ProviderFunctionSpec, ReplicaStatus } from './types.ts';
+
+/** What the local provider needs; built once in main.ts. */
+export interface LocalProviderOptions {
+  /** Where per-function working folders and secret files go. */
+  runDir: string;
+  logs: LogHub;
+  logger: Logger;
+  /** Variables every replica gets (artifact endpoint and token), on top of its own env. */
+  replicaEnv: Record<string, string>;
+  /** How long a retired replica may take to finish in-flight work. */
+  drainMs?: number;
+}
+
+/** The few variables of the gateway's own environment a Node process needs; nothing else leaks to functions. */
+const PASS_THROUGH = ['PATH', 'HOME', 'TZ', 'LANG', 'TMPDIR', 'NODE_EXTRA_CA_CERTS'];
+
+export class LocalProvider implements Provider {
+  private readonly groups = new Map<string, FunctionGroup>();
+  private readonly progress = new EventEmitter();
+  private closed = false;
+
+  constructor(private readonly opts: LocalProviderOptions) {
+    this.progress.setMaxListeners(0);
+  }
+
+  async deploy(spec: ProviderFunctionSpec): Promise<void> {
+    const dir = join(this.opts.runDir, spec.name, String(spec.version));
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const secretsDir = join(dir, 'secrets');
+    await rm(secretsDir, { recursive: true, force: true });
+    await mkdir(secretsDir, { mode: 0o700 });
+    for (const [name, value] of spec.secrets) {
+      await writeFile(join(secretsDir, name), value, { mode: 0o600 });
+    }
+    const group = this.groups.get(spec.name);
+    if (group) group.update(spec);
+    else this.groups.set(spec.name, new FunctionGroup(spec, (s, id) => this.makeReplica(s, id, dir), this.opts.drainMs ?? 30_000));
+    // Older versions' folders are removed once nothing runs from them.
+    void this.pruneVersions(spec.name, spec.version);
+  }
+
+  async remove(name: string): Promise<void> {
+    const group = this.groups.get(name);
+    if (!group) return;
+    this.groups.delete(name);
+    await group.close();
+    await rm(join(this.opts.runDir, name), { recursive: true, force: true });
+  }
+
+  scale(name: string, replicas: number): void {
+    this.groups.get(name)?.scale(replicas);
+  }
+
+  status(name: string): ReplicaStatus | null {
+    return this.groups.get(name)?.status() ?? null;
+  }
+
+  async acquire(name: string, waitMs: number): Promise<Lease | null> {
+    const group = this.groups.get(name);
+    if (!group) return null;
+    const replica = group.pick() ?? (await group.waitReady(waitMs));
+    if (!replica || !replica.pool) {
+      throw new UnavailableError(`function ${name} has no ready replica after waiting ${waitMs} ms; see \`spindle logs ${name}\``);
+    }
+    replica.inflight++;
+    let released = false;
+    return {
+      replicaId: replica.id,
+      dispatcher: replica.pool,
+      release() {
+        if (!released) (released = true), replica.inflight--;
+      },
+    };
+  }
+
+  onProgress(fn: (event: ProgressEvent) => void): () => void {
+    this.progress.on('progress', fn);
+    return () => this.progress.off('progress', fn);
+  }
+
+  /** The replicas of `name` (process ids included), for tests and diagnostics. */
+  replicas(name: string): Array<{ id: string; pid: number | undefined; state: string; inflight: number }> {
+    return (this.groups.get(name)?.replicas() ?? []).map((r) => ({ id: r.id, pid: r.pid, state: r.state, inflight: r.inflight }));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([...this.groups.values()].map((g) => g.close()));
+    this.groups.clear();
+  }
+
+  private makeReplica(spec: ProviderFunctionSpec, id: string, dir: string): Replica {
+    const base: Record<string, string> = {};
+    for (const k of PASS_THROUGH) if (process.env[k] !== undefined) base[k] = process.env[k]!;
+    return new Replica({
+      id,
+      name: spec.name,
+      bundlePath: spec.bundlePath,
+      cwd: dir,
+      logs: this.opts.logs,
+      logger: this.opts.logger,
+      onProgress: (e) => this.progress.emit('progress', e),
+      env: {
+        ...base,
+        ...spec.env,
+        ...this.opts.replicaEnv,
+        exec_timeout: `${spec.timeoutMs}ms`,
+        PORT: '0',
+        HOST: '127.0.0.1',
+        SPINDLE_FUNCTION_NAME: spec.name,
+        SPINDLE_REPLICA_ID: id,
+        SPINDLE_SECRETS_DIR: join(dir, 'secrets'),
+      },
+    });
+  }
+
+  private async pruneVersions(name: string, keep: number): Promise<void> {
+    // Wait for the old version to drain before removing its folder.
+    await new Promise((r) => setTimeout(r, (this.opts.drainMs ?? 30_000) + 5000).unref());
+    const entries = await readdir(join(this.opts.runDir, name)).catch(() => [] as string[]);
+    for (const e of entries) if (e !== String(keep) && Number(e) < keep) await rm(join(this.opts.runDir, name, e), { recursive: true, force: true });
+  }
+}

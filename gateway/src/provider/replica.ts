@@ -1,0 +1,106 @@
+/** One replica: a child process running the watchdog on a bundle, reached through a keep-alive pool. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { createInterface } from 'node:readline';
+import type { Logger } from 'pino';
+import { Pool } from 'undici';
+import type { LogHub } from '../logs.ts';
+import type { ProgressEvent } from './types.ts';
+
+export type ReplicaState = 'starting' | 'ready' | 'draining' | 'stopped';
+
+/** How to start a replica. */
+export interface ReplicaOptions {
+  id: string;
+  name: string;
+  bundlePath: string;
+  cwd: string;
+  env: Record<string, string>;
+  logs: LogHub;
+  logger: Logger;
+  onProgress(event: ProgressEvent): void;
+}
+
+/**
+ * A child process and the pool that talks to it. Events: `ready`, `exit` (code, signal, wasStopped).
+ * The replica is ready once the watchdog reports its port over IPC: that happens after the bundle
+ * (the handler included) has loaded and the server listens, so no extra probe delays a cold start.
+ */
+export class Replica extends EventEmitter {
+  readonly id: string;
+  state: ReplicaState = 'starting';
+  inflight = 0;
+  pool: Pool | null = null;
+  readonly startedAt = Date.now();
+  private child: ChildProcess | null = null;
+  private stopping = false;
+  private readonly exited: Promise<void>;
+  private resolveExited!: () => void;
+
+  constructor(private readonly opts: ReplicaOptions) {
+    super();
+    this.id = opts.id;
+    this.exited = new Promise((r) => (this.resolveExited = r));
+  }
+
+  /** Spawns the process. */
+  start(): void {
+    const { opts } = this;
+    const child = spawn(process.execPath, [opts.bundlePath], {
+      cwd: opts.cwd,
+      env: opts.env,
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      serialization: 'json',
+    });
+    this.child = child;
+    for (const stream of [child.stdout!, child.stderr!]) {
+      createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => opts.logs.push(opts.name, this.id, line));
+    }
+    child.on('message', (msg: { type?: string; port?: number; callId?: string; fraction?: number; message?: string | null }) => {
+      if (msg?.type === 'ready' && typeof msg.port === 'number' && this.state === 'starting') {
+        this.pool = new Pool(`http://127.0.0.1:${msg.port}`, {
+          connections: 256,
+          pipelining: 1,
+          keepAliveTimeout: 60_000,
+          keepAliveMaxTimeout: 600_000,
+        });
+        this.state = 'ready';
+        this.emit('ready');
+      } else if (msg?.type === 'progress' && typeof msg.callId === 'string') {
+        opts.onProgress({ name: opts.name, callId: msg.callId, fraction: Number(msg.fraction) || 0, message: msg.message ?? null });
+      }
+    });
+    child.on('error', (err) => opts.logger.error({ err, replica: this.id }, 'replica process error'));
+    child.on('exit', (code, signal) => {
+      const wasStopped = this.stopping;
+      this.state = 'stopped';
+      // destroy() fails requests still in flight; the invoke route turns that into a 502.
+      void this.pool?.destroy().catch(() => {});
+      this.resolveExited();
+      this.emit('exit', code, signal, wasStopped);
+    });
+  }
+
+  /** Process id, for tests and diagnostics. */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** Takes the replica out of rotation, waits for its in-flight requests (up to `graceMs`), then stops it. */
+  async stop(graceMs: number): Promise<void> {
+    if (this.stopping) return this.exited;
+    this.stopping = true;
+    if (this.state !== 'stopped') this.state = 'draining';
+    const deadline = Date.now() + graceMs;
+    while (this.inflight > 0 && Date.now() < deadline && this.child?.exitCode === null) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    if (this.child && this.child.exitCode === null && this.child.signalCode === null) {
+      this.child.kill('SIGTERM');
+      const killer = setTimeout(() => this.child?.kill('SIGKILL'), 3000);
+      await this.exited;
+      clearTimeout(killer);
+    }
+    await this.pool?.close().catch(() => {});
+  }
+}

@@ -1,0 +1,46 @@
+/** `/system/functions` and `/system/function/:name`: list, deploy, update, remove, describe. */
+import type { FastifyPluginAsync } from 'fastify';
+import { validateDeleteRequest, validateDeployRequest } from '@spindle/schemas';
+import { NotFoundError } from '../errors.ts';
+import { NAMESPACE, type FunctionService } from '../functions.ts';
+import { validBody, validName } from './validate.ts';
+
+function checkNamespace(ns: string | undefined): void {
+  if (ns && ns !== NAMESPACE) throw new NotFoundError(`namespace "${ns}" does not exist: Spindle has one namespace, ${NAMESPACE}`);
+}
+
+/** Management routes for functions (auth is applied by the enclosing scope). */
+export function functionRoutes(functions: FunctionService): FastifyPluginAsync {
+  return async (app) => {
+    app.get<{ Querystring: { namespace?: string } }>('/system/functions', async (req) => {
+      checkNamespace(req.query.namespace);
+      return functions.list();
+    });
+
+    app.get<{ Params: { name: string }; Querystring: { namespace?: string } }>('/system/function/:name', async (req) => {
+      checkNamespace(req.query.namespace);
+      return functions.status(validName(req.params.name));
+    });
+
+    // OpenFaaS: POST creates, PUT updates (404 when missing; faas-cli then retries with POST).
+    for (const method of ['POST', 'PUT'] as const) {
+      app.route({
+        method,
+        url: '/system/functions',
+        handler: async (req, reply) => {
+          const spec = validBody(validateDeployRequest, req.body);
+          checkNamespace(spec.namespace);
+          const record = await functions.deploy(spec, method === 'PUT' ? 'update' : 'upsert');
+          return reply.code(202).send({ name: record.name, version: record.version, image: record.spec.image });
+        },
+      });
+    }
+
+    app.delete('/system/functions', async (req, reply) => {
+      const body = validBody(validateDeleteRequest, req.body);
+      checkNamespace(body.namespace);
+      await functions.remove(validName(body.functionName));
+      return reply.code(202).send();
+    });
+  };
+}

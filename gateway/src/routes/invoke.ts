@@ -1,0 +1,143 @@
+/** `ANY /function/:name[/*]`: proxies to a ready replica and streams the answer back as it is produced. */
+import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import { Transform } from 'node:stream';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { errors as undiciErrors, type Dispatcher } from 'undici';
+import { isValidName } from '@spindle/schemas';
+import { BadGatewayError, BadRequestError, NotFoundError, PayloadTooLargeError, SpindleError, TimeoutError } from '../errors.ts';
+import { NAMESPACE, type FunctionService } from '../functions.ts';
+import type { GatewayMetrics } from '../metrics.ts';
+import type { Provider } from '../provider/types.ts';
+
+export interface InvokeDeps {
+  functions: FunctionService;
+  provider: Provider;
+  metrics: GatewayMetrics;
+  maxBodyBytes: number;
+  /** How long a call waits for a replica that is still starting before it gets a 503. */
+  readyWaitMs: number;
+}
+
+// Hop-by-hop headers (RFC 9110 §7.6.1) are not forwarded.
+const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'host', 'proxy-authorization', 'proxy-authenticate']);
+
+function forwardHeaders(headers: IncomingHttpHeaders): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const key in headers) {
+    const v = headers[key];
+    if (v !== undefined && !HOP.has(key)) out[key] = v;
+  }
+  return out;
+}
+
+/** Splits `/function/name.openfaas-fn/rest?q` into the function name and the path the replica sees. */
+function target(url: string): { name: string; path: string } {
+  const q = url.indexOf('?');
+  const pathname = q < 0 ? url : url.slice(0, q);
+  const rest = pathname.slice('/function/'.length);
+  const slash = rest.indexOf('/');
+  let name = decodeURIComponent(slash < 0 ? rest : rest.slice(0, slash));
+  const dot = name.indexOf('.');
+  if (dot >= 0) {
+    const ns = name.slice(dot + 1);
+    if (ns !== NAMESPACE) throw new NotFoundError(`namespace "${ns}" does not exist: Spindle has one namespace, ${NAMESPACE}`);
+    name = name.slice(0, dot);
+  }
+  if (!isValidName(name)) throw new BadRequestError(`function name "${name}" is invalid: use lowercase letters, digits and "-" (a DNS-1123 label)`);
+  return { name, path: (slash < 0 ? '/' : rest.slice(slash)) + (q < 0 ? '' : url.slice(q)) };
+}
+
+/** Counts bytes of a chunked body and fails with 413 past the limit. */
+function limited(limit: number): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      seen += chunk.length;
+      cb(seen > limit ? new PayloadTooLargeError(limit) : null, chunk);
+    },
+  });
+}
+
+function asHttpError(err: unknown, name: string, timeoutMs: number, replicaId: string): SpindleError {
+  if (err instanceof SpindleError) return err;
+  if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) {
+    return new TimeoutError(`function ${name} did not answer within its timeout of ${timeoutMs} ms`);
+  }
+  if (err instanceof undiciErrors.RequestContentLengthMismatchError) return new BadRequestError('request body does not match its Content-Length');
+  return new BadGatewayError(`replica ${replicaId} of function ${name} failed while handling the request: ${(err as Error).message}`, err);
+}
+
+/** The invoke routes, in a scope whose bodies are left unread so they stream to the replica. */
+export function invokeRoutes(deps: InvokeDeps): FastifyPluginAsync {
+  return async (app) => {
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser('*', (_req, _payload, done) => done(null));
+
+    async function invoke(request: FastifyRequest, reply: FastifyReply) {
+      const { name, path } = target(request.raw.url ?? '');
+      const fn = deps.functions.lookup(name);
+      if (!fn) throw new NotFoundError(`function "${name}" is not deployed; \`spindle list\` shows what is`);
+      const length = Number(request.headers['content-length'] ?? -1);
+      if (length > deps.maxBodyBytes) {
+        reply.header('connection', 'close');
+        throw new PayloadTooLargeError(deps.maxBodyBytes);
+      }
+
+      const callId = (request.headers['x-call-id'] as string | undefined) || randomUUID();
+      const startNs = process.hrtime.bigint();
+      const startTime = String(BigInt(Date.now()) * 1_000_000n);
+      reply.header('x-call-id', callId).header('x-start-time', startTime);
+      deps.metrics.start(name);
+      let done = false;
+      const finish = (code: number) => {
+        if (done) return;
+        done = true;
+        lease?.release();
+        deps.metrics.finish(name, code, Number(process.hrtime.bigint() - startNs) / 1e9);
+      };
+      let lease: Awaited<ReturnType<Provider['acquire']>> = null;
+      try {
+        lease = await deps.provider.acquire(name, deps.readyWaitMs);
+        if (!lease) throw new NotFoundError(`function "${name}" is not deployed`);
+        const headers = forwardHeaders(request.headers);
+        headers['x-call-id'] = callId;
+        headers['x-start-time'] = startTime;
+        headers['x-forwarded-host'] = request.headers.host ?? '';
+        headers['x-forwarded-for'] = request.ip;
+        const hasBody = request.method !== 'GET' && request.method !== 'HEAD';
+        let body: Dispatcher.DispatchOptions['body'] = null;
+        if (hasBody) body = length >= 0 ? request.raw : request.raw.pipe(limited(deps.maxBodyBytes));
+        const res = await lease.dispatcher.request({
+          origin: 'http://replica',
+          path,
+          method: request.method as Dispatcher.HttpMethod,
+          headers,
+          body,
+          headersTimeout: fn.timeoutMs,
+          bodyTimeout: fn.timeoutMs,
+        });
+        reply.code(res.statusCode);
+        for (const key in res.headers) {
+          const v = res.headers[key];
+          if (v !== undefined && !HOP.has(key)) reply.header(key, v);
+        }
+        reply.header('x-duration-seconds', (Number(process.hrtime.bigint() - startNs) / 1e9).toFixed(6));
+        const code = res.statusCode;
+        reply.raw.once('close', () => {
+          // The caller went away mid-stream: stop reading from the replica too.
+          if (!reply.raw.writableFinished) res.body.destroy();
+          finish(code);
+        });
+        return reply.send(res.body);
+      } catch (err) {
+        const e = asHttpError(err, name, fn.timeoutMs, lease?.replicaId ?? '');
+        finish(e.statusCode);
+        throw e;
+      }
+    }
+
+    app.all('/function/:name', invoke);
+    app.all('/function/:name/*', invoke);
+  };
+}

@@ -1,0 +1,41 @@
+/** `GET /system/logs`: newline-delimited JSON log lines, streamed while `follow=true` (what faas-cli reads). */
+import type { FastifyPluginAsync } from 'fastify';
+import { BadRequestError, NotFoundError } from '../errors.ts';
+import type { FunctionService } from '../functions.ts';
+import type { LogHub } from '../logs.ts';
+import { validName } from './validate.ts';
+
+interface LogQuery {
+  name?: string;
+  follow?: string;
+  tail?: string;
+  since?: string;
+}
+
+export function logRoutes(functions: FunctionService, logs: LogHub): FastifyPluginAsync {
+  return async (app) => {
+    app.get<{ Querystring: LogQuery }>('/system/logs', async (req, reply) => {
+      const name = validName((req.query.name ?? '').replace(/\.openfaas-fn$/, ''));
+      if (!functions.lookup(name)) throw new NotFoundError(`function "${name}" is not deployed`);
+      const tail = req.query.tail === undefined || req.query.tail === '' ? -1 : Number(req.query.tail);
+      if (!Number.isInteger(tail)) throw new BadRequestError(`query "tail" must be a whole number, got "${req.query.tail}"`);
+      let since: Date | undefined;
+      if (req.query.since) {
+        since = new Date(req.query.since);
+        if (Number.isNaN(since.getTime())) throw new BadRequestError(`query "since" must be an RFC 3339 time, got "${req.query.since}"`);
+      }
+      const follow = req.query.follow === 'true' || req.query.follow === '1';
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' });
+      for (const entry of logs.history(name, tail, since)) res.write(JSON.stringify(entry) + '\n');
+      if (!follow) return void res.end();
+      const stop = logs.follow(name, (entry) => res.write(JSON.stringify(entry) + '\n'));
+      const ping = setInterval(() => res.write('\n'), 15_000);
+      res.on('close', () => {
+        stop();
+        clearInterval(ping);
+      });
+    });
+  };
+}

@@ -1,0 +1,95 @@
+/** Builds the gateway's fastify instance from already-built dependencies (see main.ts for the wiring). */
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { basicAuth } from './auth.ts';
+import { SpindleError } from './errors.ts';
+import type { FunctionService } from './functions.ts';
+import type { LogHub } from './logs.ts';
+import type { GatewayMetrics } from './metrics.ts';
+import type { Provider } from './provider/types.ts';
+import { artifactRoutes } from './routes/artifacts.ts';
+import { bundleRoutes } from './routes/bundles.ts';
+import { functionRoutes } from './routes/functions.ts';
+import { healthRoutes, infoRoutes } from './routes/info.ts';
+import { invokeRoutes } from './routes/invoke.ts';
+import { logRoutes } from './routes/logs.ts';
+import { scaleRoutes } from './routes/scale.ts';
+import { secretRoutes } from './routes/secrets.ts';
+import type { BlobStore, BundleStore, SecretStore } from './store/index.ts';
+
+/** Limits every gateway enforces. */
+export interface GatewayLimits {
+  /** Largest invocation body (default 32 MiB). */
+  maxBodyBytes: number;
+  /** Largest management API JSON body (default 1 MiB). */
+  maxJsonBytes: number;
+  /** Largest bundle upload (default 256 MiB). */
+  maxBundleBytes: number;
+  /** How long a call waits for a starting replica before a 503. */
+  readyWaitMs: number;
+}
+
+export interface GatewayDeps {
+  logger: Logger;
+  functions: FunctionService;
+  provider: Provider;
+  metrics: GatewayMetrics;
+  logs: LogHub;
+  bundles: BundleStore;
+  secrets: SecretStore;
+  blobs: BlobStore;
+  adminPassword: string;
+  artifactsToken: string;
+  limits: GatewayLimits;
+}
+
+/** Maps fastify's own errors (body parsing, limits) onto the catalogue's shape. */
+function render(err: FastifyError | SpindleError): { status: number; code: string; message: string; headers?: Record<string, string> } {
+  if (err instanceof SpindleError) return { status: err.statusCode, code: err.code, message: err.message, headers: err.headers };
+  const status = err.statusCode ?? 500;
+  if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { status: 413, code: 'SPINDLE_BODY_TOO_LARGE', message: err.message };
+  if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return { status: 415, code: 'SPINDLE_UNSUPPORTED_MEDIA_TYPE', message: `${err.message}: send application/json` };
+  if (err instanceof SyntaxError || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
+    return { status: 400, code: 'SPINDLE_BAD_REQUEST', message: `request body is not valid JSON: ${err.message}` };
+  }
+  if (status >= 400 && status < 500) return { status, code: err.code ?? 'SPINDLE_BAD_REQUEST', message: err.message };
+  return { status: 500, code: 'SPINDLE_INTERNAL', message: 'internal error; the gateway log has the details' };
+}
+
+/** A ready-to-listen gateway. */
+export function buildGateway(deps: GatewayDeps): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: deps.limits.maxJsonBytes,
+    keepAliveTimeout: 65_000,
+    requestTimeout: 0,
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+  });
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    const r = render(err);
+    if (r.status >= 500) req.log.error({ err, url: req.url }, 'request failed');
+    if (r.headers) reply.headers(r.headers);
+    return reply.code(r.status).send({ error: { code: r.code, message: r.message } });
+  });
+  app.setNotFoundHandler((req, reply) => {
+    reply.code(404).send({ error: { code: 'SPINDLE_NOT_FOUND', message: `no route for ${req.method} ${req.url.split('?')[0]}` } });
+  });
+
+  app.register(healthRoutes(deps.metrics));
+  app.register(invokeRoutes({ ...deps, maxBodyBytes: deps.limits.maxBodyBytes, readyWaitMs: deps.limits.readyWaitMs }));
+  app.register(artifactRoutes(deps.blobs, deps.artifactsToken, deps.limits.maxBodyBytes));
+  app.register(async (system) => {
+    const check = basicAuth('admin', deps.adminPassword);
+    system.addHook('onRequest', async (req) => check(req.headers.authorization));
+    system.register(functionRoutes(deps.functions));
+    system.register(scaleRoutes(deps.functions));
+    system.register(secretRoutes(deps.secrets));
+    system.register(logRoutes(deps.functions, deps.logs));
+    system.register(infoRoutes());
+    system.register(bundleRoutes(deps.bundles, deps.limits.maxBundleBytes));
+  });
+  return app;
+}

@@ -1,0 +1,57 @@
+/** `npm start`: the whole platform on one machine, logs to a file, Ctrl-C stops everything. */
+import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { configFromEnv, type PlatformConfig } from './config.ts';
+import { createPlatform, type Platform } from './main.ts';
+
+export interface StartOptions {
+  /** Overrides on top of the environment's configuration. */
+  config?: Partial<PlatformConfig>;
+}
+
+export interface StartedPlatform {
+  platform: Platform;
+  url: string;
+  logFile: string;
+}
+
+/**
+ * Starts the gateway with every stored function. Info logs go to `<data dir>/logs/gateway.log`
+ * (structured, pino); warnings and errors also reach stderr. SIGINT/SIGTERM stop every replica.
+ */
+export async function startPlatform(options: StartOptions = {}): Promise<StartedPlatform> {
+  const config = { ...configFromEnv(), ...options.config };
+  await mkdir(join(config.dataDir, 'logs'), { recursive: true });
+  const logFile = join(config.dataDir, 'logs', 'gateway.log');
+  const logger = pino(
+    { level: config.logLevel },
+    pino.multistream([
+      { level: config.logLevel as pino.Level, stream: createWriteStream(logFile, { flags: 'a' }) },
+      { level: 'warn', stream: process.stderr },
+    ]),
+  );
+  const platform = await createPlatform(config, logger);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      process.stderr.write('forcing exit\n');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    process.stderr.write('\nstopping Spindle...\n');
+    platform.close().then(
+      () => process.exit(0),
+      (err) => {
+        logger.error({ err }, 'stop failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  const url = await platform.listen();
+  return { platform, url, logFile };
+}

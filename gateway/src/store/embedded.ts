@@ -1,0 +1,105 @@
+/** Database on embedded PGlite, served over the Postgres wire protocol so the same `pg` code runs. */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import type pg from 'pg';
+import { quoteSchema } from './migrate.ts';
+import { PostgresDatabase } from './postgres.ts';
+import type { Database, StoreLogger } from './types.ts';
+
+/**
+ * How many sockets the server accepts. PGlite runs one statement at a time whatever this is; the
+ * multiplexer interleaves sockets between statements and gives a socket exclusive use while it holds
+ * a transaction open. A client past the limit is refused with a non-protocol reply, so keep this
+ * above the pool size to leave room for a second pool or a psql session.
+ */
+const MAX_CONNECTIONS = 32;
+
+/** Options for EmbeddedDatabase. */
+export interface EmbeddedDatabaseOptions {
+  /** Folder for the data (PGlite lives in `<dataDir>/pglite`); null keeps everything in memory. */
+  dataDir: string | null;
+  /** Schema holding the tables (default `public`). One schema per embedded server: see `pool`. */
+  schema?: string;
+  /** Pool size (default 4: more connections only queue inside PGlite). */
+  max?: number;
+  logger?: StoreLogger;
+}
+
+/**
+ * PGlite behind a loopback PGLiteSocketServer, used through a PostgresDatabase pointed at it.
+ * @example const db = new EmbeddedDatabase({ dataDir: '.spindle' }); await db.ready(); await db.pool.query('select 1');
+ */
+export class EmbeddedDatabase implements Database {
+  readonly dataDir: string | null;
+  readonly schema: string;
+  readonly #max: number;
+  readonly #logger: StoreLogger | undefined;
+  #pglite: PGlite | undefined;
+  #server: PGLiteSocketServer | undefined;
+  #inner: PostgresDatabase | undefined;
+  #ready: Promise<void> | undefined;
+  #closed: Promise<void> | undefined;
+
+  constructor(options: EmbeddedDatabaseOptions) {
+    this.dataDir = options.dataDir;
+    this.schema = options.schema ?? 'public';
+    quoteSchema(this.schema); // fail at construction, as PostgresDatabase does
+    this.#max = Math.min(options.max ?? 4, MAX_CONNECTIONS - 2);
+    this.#logger = options.logger;
+  }
+
+  /**
+   * The pool (available after ready()). Every socket shares PGlite's single session, so a `SET` on one
+   * connection is seen by all: this is why one embedded server serves exactly one schema.
+   */
+  get pool(): pg.Pool {
+    return this.#started().pool;
+  }
+
+  /** `postgres://postgres@127.0.0.1:<port>/postgres` (available after ready()). */
+  get url(): string {
+    return this.#started().url;
+  }
+
+  /** Opens PGlite, starts the socket server and runs migrations; later calls share the first run. */
+  ready(): Promise<void> {
+    this.#ready ??= this.#start();
+    return this.#ready;
+  }
+
+  /** Closes the pool, then the socket server, then PGlite; idempotent. */
+  close(): Promise<void> {
+    this.#closed ??= this.#stop();
+    return this.#closed;
+  }
+
+  async #start(): Promise<void> {
+    if (this.#closed !== undefined) throw new Error('EmbeddedDatabase is closed');
+    let location = 'memory://';
+    if (this.dataDir !== null) {
+      location = join(this.dataDir, 'pglite');
+      await mkdir(location, { recursive: true });
+    }
+    this.#pglite = await PGlite.create(location);
+    this.#server = new PGLiteSocketServer({ db: this.#pglite, host: '127.0.0.1', port: 0, maxConnections: MAX_CONNECTIONS });
+    await this.#server.start();
+    const url = `postgres://postgres@${this.#server.getServerConn()}/postgres`;
+    this.#inner = new PostgresDatabase({ url, schema: this.schema, max: this.#max, logger: this.#logger });
+    await this.#inner.ready();
+    this.#logger?.info({ location, url }, 'embedded database ready');
+  }
+
+  async #stop(): Promise<void> {
+    await this.#ready?.catch(() => {}); // a half-finished start still leaves things to close
+    await this.#inner?.close();
+    await this.#server?.stop();
+    await this.#pglite?.close();
+  }
+
+  #started(): PostgresDatabase {
+    if (this.#inner === undefined) throw new Error('EmbeddedDatabase: await ready() before using pool or url');
+    return this.#inner;
+  }
+}

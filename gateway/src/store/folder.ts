@@ -1,0 +1,91 @@
+/** BlobStore on a local folder: the default when no object store is configured. */
+import { randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { BadRequestError } from '../errors.ts';
+import { assertKey } from './keys.ts';
+import type { BlobStore } from './types.ts';
+
+/** A missing file, or a path through a file, or a directory where a blob was expected: all mean "no blob". */
+const ABSENT = new Set(['ENOENT', 'ENOTDIR', 'EISDIR']);
+
+/** Stores each blob as the file `<rootDir>/<key>`, written atomically (temp file + rename). */
+export class FolderBlobStore implements BlobStore {
+  readonly rootDir: string;
+
+  constructor(rootDir: string) {
+    this.rootDir = rootDir;
+  }
+
+  /** Creates the root folder. */
+  async ready(): Promise<void> {
+    await mkdir(this.rootDir, { recursive: true });
+  }
+
+  /** Writes `data` under `key`; readers see the old bytes or the new ones, never a partial file. */
+  async put(key: string, data: Buffer | Readable, size?: number): Promise<void> {
+    const path = this.#path(key);
+    await mkdir(dirname(path), { recursive: true });
+    // Same folder as the target, so the rename stays on one filesystem and is atomic.
+    const temp = `${path}.${randomUUID()}.tmp`;
+    let written = 0;
+    const count = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        written += chunk.length;
+        done(null, chunk);
+      },
+    });
+    try {
+      const source = Buffer.isBuffer(data) ? Readable.from([data]) : data;
+      await pipeline(source, count, createWriteStream(temp));
+      if (size !== undefined && written !== size) {
+        throw new BadRequestError(`blob ${JSON.stringify(key)}: expected ${size} bytes, got ${written}`);
+      }
+      await rename(temp, path);
+    } catch (err) {
+      await rm(temp, { force: true });
+      throw err;
+    }
+  }
+
+  /** The bytes under `key`, or null. */
+  async get(key: string): Promise<Buffer | null> {
+    try {
+      return await readFile(this.#path(key));
+    } catch (err) {
+      if (isAbsent(err)) return null;
+      throw err;
+    }
+  }
+
+  /** Whether a blob exists under `key`. */
+  async has(key: string): Promise<boolean> {
+    try {
+      return (await stat(this.#path(key))).isFile();
+    } catch (err) {
+      if (isAbsent(err)) return false;
+      throw err;
+    }
+  }
+
+  /** Removes the blob; removing a missing key is not an error (as in S3). */
+  async delete(key: string): Promise<void> {
+    const path = this.#path(key);
+    if (await this.has(key)) await rm(path, { force: true });
+  }
+
+  /** Nothing to release; present for the BlobStore contract. */
+  async close(): Promise<void> {}
+
+  #path(key: string): string {
+    assertKey(key);
+    return join(this.rootDir, ...key.split('/'));
+  }
+}
+
+function isAbsent(err: unknown): boolean {
+  return ABSENT.has((err as NodeJS.ErrnoException).code ?? '');
+}

@@ -1,0 +1,107 @@
+/** BlobStore on S3 or MinIO, through the `minio` client. */
+import type { Readable } from 'node:stream';
+import * as Minio from 'minio';
+import { assertKey } from './keys.ts';
+import type { BlobStore } from './types.ts';
+
+/** What S3BlobStore needs: a client built once per process by the wiring point, and a bucket. */
+export interface S3BlobStoreOptions {
+  client: Minio.Client;
+  bucket: string;
+  /** Region to create the bucket in when it is missing (the client's region, or us-east-1, otherwise). */
+  region?: string;
+}
+
+/** Stores each blob as the object `<bucket>/<key>`. */
+export class S3BlobStore implements BlobStore {
+  readonly bucket: string;
+  readonly #client: Minio.Client;
+  readonly #region: string | undefined;
+
+  constructor(options: S3BlobStoreOptions) {
+    this.#client = options.client;
+    this.bucket = options.bucket;
+    this.#region = options.region;
+  }
+
+  /** Creates the bucket when it is missing. */
+  async ready(): Promise<void> {
+    if (await this.#client.bucketExists(this.bucket)) return;
+    try {
+      await this.#client.makeBucket(this.bucket, this.#region);
+    } catch (err) {
+      // Another gateway created it between our check and our create: that is what we wanted.
+      if (codeOf(err) !== 'BucketAlreadyOwnedByYou') throw err;
+    }
+  }
+
+  /** Uploads `data`; without `size`, a stream goes up in parts (S3 needs lengths up front). */
+  async put(key: string, data: Buffer | Readable, size?: number): Promise<void> {
+    assertKey(key);
+    await this.#client.putObject(this.bucket, key, data, Buffer.isBuffer(data) ? data.length : size);
+  }
+
+  /** The object's bytes, or null when there is no such key. */
+  async get(key: string): Promise<Buffer | null> {
+    assertKey(key);
+    let body: Readable;
+    try {
+      body = await this.#client.getObject(this.bucket, key);
+    } catch (err) {
+      if (codeOf(err) === 'NoSuchKey') return null;
+      throw err;
+    }
+    const chunks: Buffer[] = [];
+    for await (const chunk of body) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  }
+
+  /** Whether an object exists under `key`. */
+  async has(key: string): Promise<boolean> {
+    assertKey(key);
+    try {
+      await this.#client.statObject(this.bucket, key);
+      return true;
+    } catch (err) {
+      // A HEAD answer has no body, so a missing object surfaces as NotFound rather than NoSuchKey.
+      if (codeOf(err) === 'NotFound' || codeOf(err) === 'NoSuchKey') return false;
+      throw err;
+    }
+  }
+
+  /** Removes the object; S3 treats removing a missing key as success. */
+  async delete(key: string): Promise<void> {
+    assertKey(key);
+    await this.#client.removeObject(this.bucket, key);
+  }
+
+  /** The client belongs to the caller, so there is nothing to release here. */
+  async close(): Promise<void> {}
+}
+
+/**
+ * Builds a minio Client from an endpoint URL such as `http://127.0.0.1:9000`.
+ * @example const store = new S3BlobStore({ client: s3ClientFromUrl('http://127.0.0.1:9000', 'minio', 'minio123'), bucket: 'spindle' });
+ */
+export function s3ClientFromUrl(endpointUrl: string, accessKey: string, secretKey: string, region?: string): Minio.Client {
+  const url = new URL(endpointUrl);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new Error(`S3 endpoint ${endpointUrl} must start with http:// or https://`);
+  }
+  if (url.pathname !== '/' && url.pathname !== '') {
+    throw new Error(`S3 endpoint ${endpointUrl} must not have a path; name the bucket separately`);
+  }
+  const useSSL = url.protocol === 'https:';
+  return new Minio.Client({
+    endPoint: url.hostname.replace(/^\[(.*)\]$/, '$1'), // minio wants a bare IPv6 address
+    port: url.port === '' ? (useSSL ? 443 : 80) : Number(url.port),
+    useSSL,
+    accessKey,
+    secretKey,
+    ...(region === undefined ? {} : { region }),
+  });
+}
+
+function codeOf(err: unknown): string | undefined {
+  return (err as { code?: string } | null)?.code;
+}
