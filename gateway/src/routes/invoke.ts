@@ -38,6 +38,9 @@ function target(url: string): { name: string; path: string } {
   const rest = pathname.slice('/function/'.length);
   const slash = rest.indexOf('/');
   let name = decodeURIComponent(slash < 0 ? rest : rest.slice(0, slash));
+  if (!/^[a-z0-9-]{1,63}(\.[a-z0-9-]{1,63})?$/.test(name)) {
+    throw new BadRequestError(`function name "${name}" is invalid: use lowercase letters, digits and "-" (a DNS-1123 label)`);
+  }
   const dot = name.indexOf('.');
   if (dot >= 0) {
     const ns = name.slice(dot + 1);

@@ -1,12 +1,11 @@
 /** BlobStore on a local folder: the default when no object store is configured. */
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { BadRequestError } from '../errors.ts';
-import { assertKey } from './keys.ts';
+import { assertKey, expectSize } from './keys.ts';
 import type { BlobStore } from './types.ts';
 
 /** A missing file, or a path through a file, or a directory where a blob was expected: all mean "no blob". */
@@ -31,19 +30,10 @@ export class FolderBlobStore implements BlobStore {
     await mkdir(dirname(path), { recursive: true });
     // Same folder as the target, so the rename stays on one filesystem and is atomic.
     const temp = `${path}.${randomUUID()}.tmp`;
-    let written = 0;
-    const count = new Transform({
-      transform(chunk: Buffer, _encoding, done) {
-        written += chunk.length;
-        done(null, chunk);
-      },
-    });
     try {
-      const source = Buffer.isBuffer(data) ? Readable.from([data]) : data;
-      await pipeline(source, count, createWriteStream(temp));
-      if (size !== undefined && written !== size) {
-        throw new BadRequestError(`blob ${JSON.stringify(key)}: expected ${size} bytes, got ${written}`);
-      }
+      if (Buffer.isBuffer(data)) await writeFile(temp, data);
+      else if (size === undefined) await pipeline(data, createWriteStream(temp));
+      else await pipeline(data, expectSize(key, size), createWriteStream(temp));
       await rename(temp, path);
     } catch (err) {
       await rm(temp, { force: true });

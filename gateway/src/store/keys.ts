@@ -1,4 +1,5 @@
-/** Blob key validation shared by every BlobStore, so a key means the same thing on disk and in S3. */
+/** What every BlobStore shares, so a key and a size mean the same thing on disk and in S3. */
+import { Transform } from 'node:stream';
 import { BadRequestError } from '../errors.ts';
 
 const MAX_KEY_LENGTH = 1024; // S3's limit on object names, in bytes
@@ -24,4 +25,19 @@ function keyProblem(key: string): string | null {
     if (segment === '..' || segment === '.') return `it has a "${segment}" segment`;
   }
   return null;
+}
+
+/** A pass-through stream that fails unless exactly `size` bytes go through it, so a short upload is never stored. */
+export function expectSize(key: string, size: number): Transform {
+  let seen = 0;
+  const mismatch = () => new BadRequestError(`blob ${JSON.stringify(key)}: expected ${size} bytes, got ${seen}`);
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      seen += chunk.length;
+      done(seen > size ? mismatch() : null, chunk);
+    },
+    flush(done) {
+      done(seen === size ? null : mismatch());
+    },
+  });
 }
