@@ -34,7 +34,7 @@ export class LocalProvider implements Provider {
   }
 
   async deploy(spec: ProviderFunctionSpec): Promise<void> {
-    const dir = join(this.opts.runDir, spec.name, String(spec.version));
+    const dir = this.versionDir(spec);
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const secretsDir = join(dir, 'secrets');
     await rm(secretsDir, { recursive: true, force: true });
@@ -44,7 +44,7 @@ export class LocalProvider implements Provider {
     }
     const group = this.groups.get(spec.name);
     if (group) group.update(spec);
-    else this.groups.set(spec.name, new FunctionGroup(spec, (s, id) => this.makeReplica(s, id, dir), this.opts.drainMs ?? 30_000));
+    else this.groups.set(spec.name, new FunctionGroup(spec, (s, id) => this.makeReplica(s, id), this.opts.drainMs ?? 30_000));
     // Older versions' folders are removed once nothing runs from them.
     void this.pruneVersions(spec.name, spec.version);
   }
@@ -100,7 +100,13 @@ export class LocalProvider implements Provider {
     this.groups.clear();
   }
 
-  private makeReplica(spec: ProviderFunctionSpec, id: string, dir: string): Replica {
+  /** Each version has its own folder (and secret files), so a redeploy picks up rotated secrets. */
+  private versionDir(spec: ProviderFunctionSpec): string {
+    return join(this.opts.runDir, spec.name, String(spec.version));
+  }
+
+  private makeReplica(spec: ProviderFunctionSpec, id: string): Replica {
+    const dir = this.versionDir(spec);
     const base: Record<string, string> = {};
     for (const k of PASS_THROUGH) if (process.env[k] !== undefined) base[k] = process.env[k]!;
     return new Replica({
