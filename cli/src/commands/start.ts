@@ -1,0 +1,50 @@
+/** `spindle start` (`npm start`): the gateway on this machine, with every function of stack.yml built and deployed. */
+import type { Command } from 'commander';
+import { buildFunctions } from '../build.ts';
+import { GatewayClient } from '../client.ts';
+import { deployFunctions } from '../deploy.ts';
+import { eprintln, println, withSpinner, type CliIo } from '../io.ts';
+import { describeBuild, reportSkipped } from './build.ts';
+import { CommandContext, withCommon } from './context.ts';
+
+/** Polls until every deployed function has a ready replica (bounded), so the first call after the banner works. */
+async function waitReady(client: GatewayClient, names: string[], timeoutMs: number): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  let pending = names;
+  while (pending.length && Date.now() < deadline) {
+    const ready = new Set((await client.listFunctions()).filter((f) => f.availableReplicas > 0).map((f) => f.name));
+    pending = pending.filter((n) => !ready.has(n));
+    if (pending.length) await new Promise((r) => setTimeout(r, 50));
+  }
+  return pending;
+}
+
+/** Adds `spindle start` to the program. */
+export function register(program: Command, io: CliIo): void {
+  withCommon(program.command('start'))
+    .description('run the whole platform on this machine: gateway, database, object store, and every function in stack.yml')
+    .action(async (flags: { gateway?: string; yaml: string }) => {
+      const ctx = new CommandContext(io, flags);
+      // A malformed stack.yml stops us before anything starts.
+      const stack = await ctx.loadStack();
+      // Loaded on demand: only this command needs the gateway (fastify, pg, PGlite...).
+      const { startPlatform } = await import('@spindle/gateway');
+      const { url, platform, logFile } = await startPlatform({ config: { dataDir: ctx.dataDir } });
+      // Progress goes to stderr; stdout carries the one line that says the platform is up.
+      const progress: CliIo = { ...io, stdout: io.stderr };
+      const client = new GatewayClient({ url, credentials: { user: 'admin', password: platform.adminPassword } });
+      reportSkipped(progress, stack);
+      await withSpinner(progress, 'building', () =>
+        buildFunctions(stack, { dataDir: ctx.dataDir, onResult: (r) => eprintln(io, describeBuild(r)) }),
+      );
+      const deployed = await withSpinner(progress, 'deploying', () =>
+        deployFunctions(client, stack, { dataDir: ctx.dataDir, onResult: (r) => eprintln(io, `${r.name}  ${r.action} in ${r.ms} ms`) }),
+      );
+      const late = await waitReady(client, deployed.map((d) => d.name), 30_000);
+      for (const name of late) eprintln(io, `warning: ${name} has no ready replica yet; see \`spindle logs ${name}\``);
+      eprintln(io, `logs: ${logFile}; admin password: ${platform.config.adminPassword ? '$SPINDLE_ADMIN_PASSWORD' : `${ctx.dataDir}/admin-password`}`);
+      println(io, `Spindle gateway listening on ${url}`);
+      // The gateway's own SIGINT/SIGTERM handlers stop everything; until then, keep running.
+      await new Promise<never>(() => {});
+    });
+}

@@ -1,0 +1,93 @@
+/** Deploys built functions: upload the bundle when the gateway lacks it, then PUT (or POST) the deployment. */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import YAML from 'yaml';
+import type { DeployRequest } from '@spindle/schemas';
+import { isBuildable, readBuild } from './build.ts';
+import type { GatewayClient } from './client.ts';
+import { NotBuiltError, UsageError } from './errors.ts';
+import { selectFunctions, type LoadedStack, type StackEntry } from './stack.ts';
+
+export interface DeployResult {
+  name: string;
+  digest: string;
+  /** False when the gateway already had the bundle. */
+  uploaded: boolean;
+  action: 'created' | 'updated';
+  ms: number;
+}
+
+export interface DeployFunctionsOptions {
+  /** Data dir holding `build/<name>/bundle.mjs`. */
+  dataDir: string;
+  filter?: string;
+  /** Called as each function is deployed. */
+  onResult?: (result: DeployResult) => void;
+}
+
+/** `environment_file` entries (YAML files with an `environment:` map, as in faas-cli) merged, then `environment`. */
+async function envVars(stack: LoadedStack, entry: StackEntry): Promise<Record<string, string>> {
+  const merged: Record<string, unknown> = {};
+  for (const file of entry.spec.environment_file ?? []) {
+    const abs = path.resolve(stack.dir, file);
+    let parsed: { environment?: Record<string, unknown> } | null;
+    try {
+      parsed = YAML.parse(await readFile(abs, 'utf8')) as typeof parsed;
+    } catch (err) {
+      throw new UsageError(`${entry.name}: cannot read environment_file ${file}: ${(err as Error).message}`);
+    }
+    Object.assign(merged, parsed?.environment ?? {});
+  }
+  Object.assign(merged, entry.spec.environment ?? {});
+  return Object.fromEntries(Object.entries(merged).map(([k, v]) => [k, String(v)]));
+}
+
+/** The OpenFaaS deployment body for a stack entry whose bundle has `digest`. */
+export async function deployRequestFor(stack: LoadedStack, entry: StackEntry, digest: string): Promise<DeployRequest> {
+  const { spec } = entry;
+  const request: DeployRequest = {
+    service: entry.name,
+    image: `bundle://${digest}`,
+    envVars: await envVars(stack, entry),
+    labels: spec.labels ?? {},
+    annotations: spec.annotations ?? {},
+    secrets: spec.secrets ?? [],
+  };
+  if (spec.limits) request.limits = spec.limits;
+  if (spec.requests) request.requests = spec.requests;
+  if (spec.namespace) request.namespace = spec.namespace;
+  return request;
+}
+
+/** Uploads one function's bundle if missing and deploys it. */
+export async function deployFunction(
+  client: GatewayClient,
+  stack: LoadedStack,
+  entry: StackEntry,
+  build: { digest: string; bytes: Uint8Array },
+): Promise<DeployResult> {
+  const started = performance.now();
+  let uploaded = false;
+  if (!(await client.hasBundle(build.digest))) {
+    await client.uploadBundle(build.digest, build.bytes);
+    uploaded = true;
+  }
+  const action = await client.deployFunction(await deployRequestFor(stack, entry, build.digest));
+  return { name: entry.name, digest: build.digest, uploaded, action, ms: Math.round(performance.now() - started) };
+}
+
+/**
+ * Deploys the stack's built control functions (all, or those matching `filter`), one after another.
+ * @example await deployFunctions(client, await loadStack('stack.yml'), { dataDir: '.spindle' });
+ */
+export async function deployFunctions(client: GatewayClient, stack: LoadedStack, opts: DeployFunctionsOptions): Promise<DeployResult[]> {
+  const results: DeployResult[] = [];
+  for (const entry of selectFunctions(stack, opts.filter).filter(isBuildable)) {
+    const build = await readBuild(opts.dataDir, entry.name);
+    if (!build) throw new NotBuiltError(entry.name);
+    const result = await deployFunction(client, stack, entry, build);
+    opts.onResult?.(result);
+    results.push(result);
+  }
+  return results;
+}
