@@ -116,10 +116,17 @@ export async function startPlatform(overrides: Partial<PlatformConfig> = {}): Pr
   };
 }
 
+/** The test process's environment without Spindle settings a developer may have exported, plus `extra`. */
+function testEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const key of ['SPINDLE_ADMIN_PASSWORD', 'SPINDLE_DATA_DIR', 'OPENFAAS_URL', 'DATABASE_URL', 'S3_ENDPOINT', 'PORT']) delete env[key];
+  return { ...env, ...extra };
+}
+
 /** Runs a command to completion; returns its exit code and output. */
 export function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolvePromise, reject) => {
-    const child = spawn(cmd, args, { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { cwd: opts.cwd ?? ROOT, env: testEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -137,7 +144,7 @@ export function run(cmd: string, args: string[], opts: { cwd?: string; env?: Nod
 /** Starts a long-running command and resolves once a line of its stdout matches `ready`. */
 export function spawnUntil(cmd: string, args: string[], ready: RegExp, opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}) {
   return new Promise<{ child: ChildProcess; match: RegExpMatchArray; output: () => string }>((resolvePromise, reject) => {
-    const child = spawn(cmd, args, { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: false });
+    const child = spawn(cmd, args, { cwd: opts.cwd ?? ROOT, env: testEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
