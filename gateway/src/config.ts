@@ -19,6 +19,14 @@ export interface PlatformConfig {
   defaultTimeoutMs: number;
   drainMs: number;
   logLevel: string;
+  /** Redis for GPU work (Redis Streams). */
+  redisUrl: string;
+  /** Prefix of every Redis key (`spindle` → `spindle:gpu:jobs`); tests isolate themselves with their own. */
+  redisPrefix: string;
+  /** NATS with JetStream for async invocations and run events. */
+  natsUrl: string;
+  /** Prefix of NATS subjects and JetStream stream names; tests isolate themselves with their own. */
+  natsPrefix: string;
 }
 
 function num(value: string | undefined, fallback: number, name: string): number {
@@ -28,7 +36,7 @@ function num(value: string | undefined, fallback: number, name: string): number 
   return n;
 }
 
-/** Reads PORT, HOST, SPINDLE_DATA_DIR, DATABASE_URL, S3_*, SPINDLE_ADMIN_PASSWORD and the limits. */
+/** Reads PORT, HOST, SPINDLE_DATA_DIR, DATABASE_URL, S3_*, REDIS_URL, NATS_URL, SPINDLE_ADMIN_PASSWORD and the limits. */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): PlatformConfig {
   const s3Endpoint = env.S3_ENDPOINT;
   return {
@@ -53,5 +61,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): PlatformCon
     defaultTimeoutMs: num(env.SPINDLE_DEFAULT_TIMEOUT_MS, 60_000, 'SPINDLE_DEFAULT_TIMEOUT_MS'),
     drainMs: num(env.SPINDLE_DRAIN_MS, 30_000, 'SPINDLE_DRAIN_MS'),
     logLevel: env.LOG_LEVEL ?? 'info',
+    redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379',
+    redisPrefix: env.SPINDLE_REDIS_PREFIX || 'spindle',
+    natsUrl: env.NATS_URL || 'nats://127.0.0.1:4222',
+    natsPrefix: env.SPINDLE_NATS_PREFIX || 'spindle',
   };
 }

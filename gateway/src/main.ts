@@ -9,6 +9,7 @@ import type { PlatformConfig } from './config.ts';
 import { FunctionService } from './functions.ts';
 import { LogHub } from './logs.ts';
 import { GatewayMetrics } from './metrics.ts';
+import { NatsLink } from './nats.ts';
 import { LocalProvider } from './provider/local.ts';
 import { buildGateway } from './server.ts';
 import {
@@ -35,6 +36,8 @@ export interface Platform {
   blobs: BlobStore;
   provider: LocalProvider;
   functions: FunctionService;
+  /** NATS (async invocations, run events); `current()` is null while it is unreachable. */
+  nats: NatsLink;
   logger: Logger;
   listen(): Promise<string>;
   /** Stops the server, every replica, and the clients. Idempotent. */
@@ -52,6 +55,8 @@ export async function createPlatform(config: PlatformConfig, logger: Logger = pi
     : new FolderBlobStore(join(config.dataDir, 'objects'));
   await Promise.all([db.ready(), blobs.ready()]);
 
+  const nats = new NatsLink(config.natsUrl, logger);
+  await nats.ready();
   const adminPassword = await loadAdminPassword(config.dataDir, config.adminPassword);
   const artifactsToken = randomBytes(24).toString('base64url');
   const logs = new LogHub();
@@ -100,6 +105,7 @@ export async function createPlatform(config: PlatformConfig, logger: Logger = pi
     blobs,
     provider,
     functions: fns,
+    nats,
     logger,
     async listen() {
       url = await app.listen({ host: config.host, port: config.port });
@@ -112,7 +118,7 @@ export async function createPlatform(config: PlatformConfig, logger: Logger = pi
       closing ??= (async () => {
         await app.close().catch((err) => logger.error({ err }, 'closing the server failed'));
         await provider.close();
-        await Promise.all([db.close(), blobs.close()]);
+        await Promise.all([db.close(), blobs.close(), nats.close()]);
       })();
       return closing;
     },
