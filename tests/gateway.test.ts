@@ -1,14 +1,18 @@
 /** The gateway against real replica processes: invoke, OpenFaaS API shapes, bad input, limits, secrets, logs, metrics. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Platform } from '@spindle/gateway';
 import { startPlatform, type Api } from './harness.ts';
 
 let api: Api;
 let stop: () => Promise<void>;
+let platform: Platform;
+const platformRef = () => platform;
 
 beforeAll(async () => {
   const started = await startPlatform({ maxBodyBytes: 64 * 1024, readyWaitMs: 400 });
   api = started.api;
   stop = started.stop;
+  platform = started.platform;
   for (const [name, fn, extra] of [
     ['echo', 'echo', {}],
     ['greet', 'greet', {}],
@@ -233,5 +237,23 @@ describe('management API', () => {
     expect(text).toMatch(/gateway_function_invocation_started\{function_name="echo.openfaas-fn"\}/);
     expect(text).toMatch(/gateway_service_count\{function_name="echo.openfaas-fn"\} 1/);
     expect(text).toMatch(/spindle_function_inflight\{function_name="echo.openfaas-fn"\} 0/);
+  });
+});
+
+describe('internal invoker', () => {
+  it('calls functions like an HTTP caller, with the same errors and metrics', async () => {
+    const { invoker } = platformRef();
+    const ok = await invoker.invoke({ name: 'greet', body: JSON.stringify({ name: 'Inside' }) });
+    expect(ok.status).toBe(200);
+    expect(JSON.parse(ok.body.toString())).toEqual({ greeting: 'Hello, Inside!' });
+    const bad = await invoker.invoke({ name: 'greet', body: '{}' });
+    expect(bad.status).toBe(400);
+    await expect(invoker.invoke({ name: 'missing' })).rejects.toMatchObject({ statusCode: 404 });
+    await expect(invoker.invoke({ name: 'slow', method: 'GET', path: '/?ms=2000' })).rejects.toMatchObject({ statusCode: 504 });
+    await expect(invoker.invoke({ name: 'slow', method: 'GET', path: '/?ms=200', timeoutMs: 50 })).rejects.toMatchObject({ statusCode: 504 });
+    const ac = new AbortController();
+    const pending = invoker.invoke({ name: 'slow', method: 'GET', path: '/?ms=250', signal: ac.signal });
+    setTimeout(() => ac.abort(), 30);
+    await expect(pending).rejects.toMatchObject({ statusCode: 499 });
   });
 });

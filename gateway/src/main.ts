@@ -9,6 +9,7 @@ import type { PlatformConfig } from './config.ts';
 import { FunctionService } from './functions.ts';
 import { LogHub } from './logs.ts';
 import { GatewayMetrics } from './metrics.ts';
+import { Invoker } from './invoker.ts';
 import { NatsLink } from './nats.ts';
 import { LocalProvider } from './provider/local.ts';
 import { buildGateway } from './server.ts';
@@ -36,6 +37,8 @@ export interface Platform {
   blobs: BlobStore;
   provider: LocalProvider;
   functions: FunctionService;
+  /** Calls functions from inside the gateway (async worker, graph executor). */
+  invoker: Invoker;
   /** NATS (async invocations, run events); `current()` is null while it is unreachable. */
   nats: NatsLink;
   logger: Logger;
@@ -79,6 +82,7 @@ export async function createPlatform(config: PlatformConfig, logger: Logger = pi
   });
 
   const fns = functions;
+  const invoker = new Invoker({ functions: fns, provider, metrics, readyWaitMs: config.readyWaitMs });
   const app = buildGateway({
     logger,
     functions: fns,
@@ -105,6 +109,7 @@ export async function createPlatform(config: PlatformConfig, logger: Logger = pi
     blobs,
     provider,
     functions: fns,
+    invoker,
     nats,
     logger,
     async listen() {
