@@ -3,6 +3,8 @@ import type { DeleteRequest, DeployRequest, ScaleRequest, SecretRequest } from '
 import { deleteRequestSchema, deployRequestSchema, scaleRequestSchema, secretRequestSchema } from './deploy.ts';
 import type { StackFile } from './stack.ts';
 import { stackFileSchema } from './stack.ts';
+import type { GraphDefinition } from './graph.ts';
+import { graphDefinitionSchema } from './graph.ts';
 import { compile } from './validate.ts';
 
 export { dnsLabel, envMap, stringMap, resources } from './common.ts';
@@ -15,6 +17,8 @@ export {
 } from './deploy.ts';
 export type { DeployRequest, ScaleRequest, DeleteRequest, SecretRequest, FunctionStatus } from './deploy.ts';
 export { stackFileSchema, stackFunctionSchema } from './stack.ts';
+export { graphDefinitionSchema, graphNodeSchema, runEventSchema, nodeId } from './graph.ts';
+export type { GraphDefinition, GraphNode, RunEvent } from './graph.ts';
 export type { StackFile, StackFunction } from './stack.ts';
 export { compile, describeIssue, fieldName } from './validate.ts';
 export type { SchemaIssue, Validator } from './validate.ts';
@@ -24,6 +28,7 @@ export const validateScaleRequest = compile<ScaleRequest>(scaleRequestSchema);
 export const validateDeleteRequest = compile<DeleteRequest>(deleteRequestSchema);
 export const validateSecretRequest = compile<SecretRequest>(secretRequestSchema);
 export const validateStackFile = compile<StackFile>(stackFileSchema);
+export const validateGraphDefinition = compile<GraphDefinition>(graphDefinitionSchema);
 
 /** True when `name` is a DNS-1123 label: the only names Spindle accepts for functions and secrets. */
 export function isValidName(name: string): boolean {

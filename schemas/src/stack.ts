@@ -1,6 +1,9 @@
 /** stack.yml: OpenFaaS's stack file format, plus `lang: control|gpu` and a `graphs:` section. */
 import type { FromSchema } from 'json-schema-to-ts';
 import { dnsLabel, envMap, resources, stringMap } from './common.ts';
+import { graphDefinitionSchema } from './graph.ts';
+
+const { $id: _graphId, ...graphBody } = graphDefinitionSchema;
 
 export const stackFunctionSchema = {
   type: 'object',
@@ -42,7 +45,16 @@ export const stackFileSchema = {
       propertyNames: dnsLabel,
       additionalProperties: stackFunctionSchema,
     },
-    graphs: { type: 'object' },
+    graphs: {
+      type: 'object',
+      propertyNames: dnsLabel,
+      additionalProperties: {
+        // `file:` points to a YAML/JSON file holding the definition; otherwise it is written inline.
+        if: { type: 'object', required: ['file'] },
+        then: { type: 'object', properties: { file: { type: 'string', minLength: 1 } }, additionalProperties: false },
+        else: graphBody,
+      },
+    },
     configuration: { type: 'object' },
   },
   additionalProperties: false,

@@ -22,7 +22,7 @@ export interface EmbeddedDatabaseOptions {
   dataDir: string | null;
   /** Schema holding the tables (default `public`). One schema per embedded server: see `pool`. */
   schema?: string;
-  /** Pool size (default 4: more connections only queue inside PGlite). */
+  /** Pool size (default 1: see the constructor). */
   max?: number;
   logger?: StoreLogger;
 }
@@ -46,7 +46,11 @@ export class EmbeddedDatabase implements Database {
     this.dataDir = options.dataDir;
     this.schema = options.schema ?? 'public';
     quoteSchema(this.schema); // fail at construction, as PostgresDatabase does
-    this.#max = Math.min(options.max ?? 4, MAX_CONNECTIONS - 2);
+    // One connection by default: PGlite has a single backend, and the socket multiplexer interleaves
+    // extended-protocol messages of concurrent sockets, so one socket's unnamed prepared statement can be
+    // replaced by another's between Parse and Bind ("unnamed prepared statement does not exist", seen
+    // with parallel graph nodes). A single pooled connection queues statements in `pg` instead.
+    this.#max = Math.min(options.max ?? 1, MAX_CONNECTIONS - 2);
     this.#logger = options.logger;
   }
 

@@ -1,0 +1,120 @@
+/**
+ * Run events: numbered per run, stored in Postgres (what a late subscriber replays) and then published
+ * on NATS (`<prefix>.runs.<runId>`) so any gateway instance can stream them live; a local emitter
+ * covers the instance itself while NATS is down.
+ */
+import { EventEmitter } from 'node:events';
+import type { RunEvent } from '@spindle/schemas';
+import type { Logger } from 'pino';
+import type { NatsLink } from '../nats.ts';
+import type { RunStore } from './store.ts';
+
+type EventType = RunEvent['type'];
+const FINAL: ReadonlySet<string> = new Set(['run.succeeded', 'run.failed', 'run.cancelled']);
+
+/** True for the event that ends a run's stream. */
+export const isFinal = (e: RunEvent): boolean => FINAL.has(e.type);
+
+export class RunEvents {
+  private readonly local = new EventEmitter();
+  private readonly seqs = new Map<string, number>();
+  /** Per-run write chains: events are stored and published strictly in sequence order. */
+  private readonly chains = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly runs: RunStore,
+    private readonly nats: NatsLink,
+    private readonly prefix: string,
+    private readonly logger: Logger,
+  ) {
+    this.local.setMaxListeners(0);
+  }
+
+  private subject(runId: string): string {
+    return `${this.prefix}.runs.${runId}`;
+  }
+
+  /** Continues numbering after what a previous gateway stored (on resume). */
+  async resume(runId: string): Promise<void> {
+    this.seqs.set(runId, await this.runs.lastSeq(runId));
+  }
+
+  /** Records and publishes one event; resolves once it is stored. */
+  emit(runId: string, type: EventType, node?: string, data?: Record<string, unknown>): Promise<void> {
+    const seq = (this.seqs.get(runId) ?? 0) + 1;
+    this.seqs.set(runId, seq);
+    const event: RunEvent = { seq, runId, type, at: new Date().toISOString(), ...(node !== undefined && { node }), ...(data !== undefined && { data }) };
+    const previous = this.chains.get(runId) ?? Promise.resolve();
+    const next = previous.then(async () => {
+      await this.runs.appendEvent(event);
+      this.local.emit(runId, event);
+      const nc = this.nats.current();
+      if (nc) {
+        try {
+          nc.publish(this.subject(runId), JSON.stringify(event));
+        } catch (err) {
+          this.logger.warn({ err, runId }, 'publishing a run event to NATS failed');
+        }
+      }
+      if (isFinal(event)) {
+        this.chains.delete(runId);
+        this.seqs.delete(runId);
+      }
+    });
+    this.chains.set(runId, next.catch((err) => this.logger.error({ err, runId, type }, 'storing a run event failed')));
+    return next;
+  }
+
+  /**
+   * Calls `onEvent` for every event after `afterSeq`: first what is stored, then live ones, in order and
+   * once each, until the run's final event (then `onEnd`). Returns the unsubscribe function.
+   */
+  subscribe(runId: string, afterSeq: number, onEvent: (e: RunEvent) => void, onEnd: () => void): () => void {
+    let last = afterSeq;
+    let replaying = true;
+    let ended = false;
+    const buffered: RunEvent[] = [];
+    const stops: Array<() => void> = [];
+    const stop = () => stops.splice(0).forEach((s) => s());
+    const deliver = (e: RunEvent) => {
+      if (ended || e.seq <= last) return;
+      if (e.seq > last + 1) {
+        // A gap (an event published while we were replaying, or lost on NATS): fill it from the store.
+        void this.runs.events(runId, last).then((missing) => missing.forEach(deliver));
+        return;
+      }
+      last = e.seq;
+      onEvent(e);
+      if (isFinal(e)) {
+        ended = true;
+        stop();
+        onEnd();
+      }
+    };
+    const live = (e: RunEvent) => (replaying ? buffered.push(e) : deliver(e));
+    this.local.on(runId, live);
+    stops.push(() => this.local.off(runId, live));
+    const nc = this.nats.current();
+    if (nc) {
+      const sub = nc.subscribe(this.subject(runId), {
+        callback: (err, msg) => {
+          if (!err) live(JSON.parse(msg.string()) as RunEvent);
+        },
+      });
+      stops.push(() => sub.unsubscribe());
+    }
+    void this.runs.events(runId, afterSeq).then(
+      (stored) => {
+        stored.forEach(deliver);
+        replaying = false;
+        buffered.sort((a, b) => a.seq - b.seq).forEach(deliver);
+      },
+      (err) => {
+        this.logger.error({ err, runId }, 'replaying run events failed');
+        stop();
+        onEnd();
+      },
+    );
+    return stop;
+  }
+}

@@ -1,0 +1,88 @@
+/** The runs API: start (`POST /graphs/:name/runs`), inspect, stream events (SSE), cancel, list. */
+import type { FastifyPluginAsync } from 'fastify';
+import type { RunEvent } from '@spindle/schemas';
+import { BadRequestError, NotFoundError } from '../errors.ts';
+import type { RunEvents } from '../graphs/events.ts';
+import type { GraphExecutor } from '../graphs/executor.ts';
+import type { RunRecord, RunStore } from '../graphs/store.ts';
+import { validName } from './validate.ts';
+
+const STATUSES = new Set(['queued', 'running', 'succeeded', 'failed', 'cancelled']);
+
+function view(run: RunRecord) {
+  return {
+    runId: run.id,
+    graph: run.graph,
+    graphVersion: run.graphVersion,
+    status: run.status,
+    input: run.input,
+    output: run.output,
+    error: run.error,
+    createdAt: run.createdAt,
+    startedAt: run.startedAt,
+    finishedAt: run.finishedAt,
+  };
+}
+
+/** One Server-Sent Events frame; the id lets a reconnecting client send Last-Event-ID. */
+function frame(e: RunEvent): string {
+  return `id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`;
+}
+
+export function runRoutes(executor: GraphExecutor, runs: RunStore, events: RunEvents): FastifyPluginAsync {
+  return async (app) => {
+    app.post<{ Params: { name: string }; Querystring: { wait?: string; timeout?: string } }>('/graphs/:name/runs', async (req, reply) => {
+      const name = validName(req.params.name, 'graph');
+      const body = (req.body ?? {}) as { input?: unknown };
+      if (typeof body !== 'object' || Array.isArray(body)) throw new BadRequestError('request body must be a JSON object: {"input": ...}');
+      const run = await executor.start(name, body.input ?? null);
+      if (req.query.wait !== 'true') return reply.code(202).header('location', `/runs/${run.id}`).send({ runId: run.id, status: run.status });
+      const timeoutMs = Math.min(Number(req.query.timeout ?? 300) * 1000 || 300_000, 3_600_000);
+      const done = await executor.wait(run.id, timeoutMs);
+      return reply.code(done.status === 'succeeded' ? 200 : done.status === 'failed' ? 500 : 202).send(view(done));
+    });
+
+    app.get<{ Querystring: { graph?: string; status?: string; limit?: string; cursor?: string } }>('/runs', async (req) => {
+      const { graph, status, cursor } = req.query;
+      const limit = req.query.limit === undefined ? 20 : Number(req.query.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 200) throw new BadRequestError('query "limit" must be a whole number from 1 to 200');
+      if (status !== undefined && !STATUSES.has(status)) throw new BadRequestError(`query "status" must be one of ${[...STATUSES].join(', ')}`);
+      if (graph !== undefined) validName(graph, 'graph');
+      const page = await runs.list({ graph, status, limit, cursor });
+      return { runs: page.runs.map(view), next: page.next };
+    });
+
+    app.get<{ Params: { id: string } }>('/runs/:id', async (req) => {
+      const run = await runs.get(req.params.id);
+      if (!run) throw new NotFoundError(`run "${req.params.id}" does not exist`);
+      return { ...view(run), nodes: await runs.nodes(run.id) };
+    });
+
+    app.post<{ Params: { id: string } }>('/runs/:id/cancel', async (req) => view(await executor.cancel(req.params.id)));
+
+    app.get<{ Params: { id: string }; Querystring: { after?: string } }>('/runs/:id/events', async (req, reply) => {
+      const run = await runs.get(req.params.id);
+      if (!run) throw new NotFoundError(`run "${req.params.id}" does not exist`);
+      const after = Number(req.headers['last-event-id'] ?? req.query.after ?? 0);
+      if (!Number.isInteger(after) || after < 0) throw new BadRequestError('Last-Event-ID must be an event number');
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+      res.write(': spindle run events\n\n');
+      const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
+      const stop = events.subscribe(
+        run.id,
+        after,
+        (e) => res.write(frame(e)),
+        () => {
+          clearInterval(ping);
+          res.end();
+        },
+      );
+      res.on('close', () => {
+        clearInterval(ping);
+        stop();
+      });
+    });
+  };
+}
