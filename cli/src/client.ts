@@ -181,6 +181,11 @@ export class GatewayClient {
     }
   }
 
+  /** Any management API call: an optional JSON body in, the Response out; non-2xx (outside `allow`) throws as for every call. */
+  async call(method: string, path: string, json?: unknown, opts: { signal?: AbortSignal; allow?: number[]; headers?: Record<string, string> } = {}): Promise<Response> {
+    return this.#request(method, path, { ...opts, json });
+  }
+
   async #request(method: string, path: string, opts: RequestOptions = {}): Promise<Response> {
     const headers: Record<string, string> = { 'user-agent': 'spindle-cli', ...opts.headers };
     if (this.#auth) headers.authorization = this.#auth;

@@ -7,6 +7,8 @@ export type { BuildOptions, BuildResult, BuildFunctionsOptions } from './build.t
 export { deployFunctions, deployFunction, deployRequestFor } from './deploy.ts';
 export type { DeployResult, DeployFunctionsOptions } from './deploy.ts';
 export { GatewayClient } from './client.ts';
+export { loadGraphs, deployGraphs, startRun, getRun, listRuns, getGraph, runEvents } from './graphs.ts';
+export type { StackGraph, RunView } from './graphs.ts';
 export type { GatewayClientOptions, LogEntry, LogsQuery, InvokeOptions, SecretInfo, SecretValue } from './client.ts';
 export { resolveCredentials, resolveGateway, saveLogin, removeLogin, configDir, dataDir, normalizeGateway, DEFAULT_GATEWAY } from './config.ts';
 export type { Credentials, Env } from './config.ts';

@@ -12,6 +12,8 @@ import { register as registerLogin } from './commands/login.ts';
 import { register as registerLogs } from './commands/logs.ts';
 import { register as registerNew } from './commands/new.ts';
 import { register as registerRemove } from './commands/remove.ts';
+import { register as registerRun } from './commands/run.ts';
+import { register as registerRuns } from './commands/runs.ts';
 import { register as registerScale } from './commands/scale.ts';
 import { register as registerSecret } from './commands/secret.ts';
 import { register as registerStart } from './commands/start.ts';
@@ -41,6 +43,8 @@ export function createProgram(io: CliIo): Command {
     registerLogin,
     registerSecret,
     registerStart,
+    registerRun,
+    registerRuns,
   ]) {
     register(program, io);
   }

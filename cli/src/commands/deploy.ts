@@ -1,6 +1,7 @@
 /** `spindle deploy [--filter NAME]`: upload missing bundles and deploy the built functions. */
 import type { Command } from 'commander';
 import { deployFunctions, type DeployResult } from '../deploy.ts';
+import { deployGraphs } from '../graphs.ts';
 import { println, shortDigest, withSpinner, type CliIo } from '../io.ts';
 import type { LoadedStack } from '../stack.ts';
 import { CommandContext, withCommon } from './context.ts';
@@ -18,6 +19,8 @@ export async function runDeploy(ctx: CommandContext, stack: LoadedStack, filter?
     deployFunctions(client, stack, { dataDir: ctx.dataDir, filter, onResult: (r) => println(ctx.io, describeDeploy(r)) }),
   );
   for (const r of results) println(ctx.io, `  ${client.url}/function/${r.name}`);
+  // Graphs go after the functions they name; a filtered deploy leaves them alone.
+  if (!filter) await deployGraphs(client, stack, (name, version) => println(ctx.io, `graph ${name}  deployed (version ${version})`));
   return results;
 }
 

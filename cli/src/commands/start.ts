@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { buildFunctions } from '../build.ts';
 import { GatewayClient } from '../client.ts';
 import { deployFunctions } from '../deploy.ts';
+import { deployGraphs } from '../graphs.ts';
 import { eprintln, println, withSpinner, type CliIo } from '../io.ts';
 import { describeBuild, reportSkipped } from './build.ts';
 import { CommandContext, withCommon } from './context.ts';
@@ -40,6 +41,7 @@ export function register(program: Command, io: CliIo): void {
       const deployed = await withSpinner(progress, 'deploying', () =>
         deployFunctions(client, stack, { dataDir: ctx.dataDir, onResult: (r) => eprintln(io, `${r.name}  ${r.action} in ${r.ms} ms`) }),
       );
+      await deployGraphs(client, stack, (name, version) => eprintln(io, `graph ${name}  deployed (version ${version})`));
       const late = await waitReady(client, deployed.map((d) => d.name), 30_000);
       for (const name of late) eprintln(io, `warning: ${name} has no ready replica yet; see \`spindle logs ${name}\``);
       eprintln(io, `logs: ${logFile}; admin password: ${platform.config.adminPassword ? '$SPINDLE_ADMIN_PASSWORD' : `${ctx.dataDir}/admin-password`}`);
