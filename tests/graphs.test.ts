@@ -7,11 +7,11 @@ let stop: () => Promise<void>;
 
 beforeAll(async () => {
   ({ api, stop } = await startPlatform({ natsPrefix: uniqueName('gtest') }));
-  for (const fn of ['greet', 'shout', 'wordcount', 'report', 'tick', 'flaky']) {
+  for (const fn of ['greet', 'shout', 'wordcount', 'report', 'tick', 'fails-first']) {
     const res = await api.deploy(fn, fn);
     expect(res.status, await res.clone().text()).toBe(202);
   }
-  for (const fn of ['greet', 'shout', 'wordcount', 'report', 'tick', 'flaky']) await api.waitReplicas(fn, 1);
+  for (const fn of ['greet', 'shout', 'wordcount', 'report', 'tick', 'fails-first']) await api.waitReplicas(fn, 1);
 }, 120_000);
 afterAll(() => stop?.());
 
@@ -150,7 +150,7 @@ describe('runs', () => {
 
   it('retries a node that fails, and succeeds on the second attempt', async () => {
     const key = uniqueName('retry');
-    await putGraph('retrying', { nodes: { f: { function: 'flaky', input: { key, failures: 1 }, retry: { attempts: 3, backoffMs: 20 } } } });
+    await putGraph('retrying', { nodes: { f: { function: 'fails-first', input: { key, failures: 1 }, retry: { attempts: 3, backoffMs: 20 } } } });
     const { body } = await runAndWait('retrying', {});
     expect(body.status).toBe('succeeded');
     expect(body.output).toEqual({ key, attempt: 2 });
@@ -160,7 +160,7 @@ describe('runs', () => {
     expect(events.filter((e) => e.type === 'node.retrying')).toHaveLength(1);
 
     const key2 = uniqueName('noretry');
-    await putGraph('failing', { nodes: { f: { function: 'flaky', input: { key: key2, failures: 5 }, retry: { attempts: 2, backoffMs: 10 } } } });
+    await putGraph('failing', { nodes: { f: { function: 'fails-first', input: { key: key2, failures: 5 }, retry: { attempts: 2, backoffMs: 10 } } } });
     const failed = await runAndWait('failing', {});
     expect(failed.status).toBe(500);
     expect(failed.body.status).toBe('failed');

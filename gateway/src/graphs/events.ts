@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import type { RunEvent } from '@spindle/schemas';
 import type { Logger } from 'pino';
 import type { NatsLink } from '../nats.ts';
-import type { RunStore } from './store.ts';
+import type { NodeChange, RunStore } from './store.ts';
 
 type EventType = RunEvent['type'];
 const FINAL: ReadonlySet<string> = new Set(['run.succeeded', 'run.failed', 'run.cancelled']);
@@ -39,14 +39,17 @@ export class RunEvents {
     this.seqs.set(runId, await this.runs.lastSeq(runId));
   }
 
-  /** Records and publishes one event; resolves once it is stored. */
-  emit(runId: string, type: EventType, node?: string, data?: Record<string, unknown>): Promise<void> {
+  /**
+   * Records and publishes one event (with the node record change it reports); resolves once stored.
+   * Events of a run are written strictly in order, so callers on the hot path need not wait.
+   */
+  emit(runId: string, type: EventType, node?: string, data?: Record<string, unknown>, change?: NodeChange): Promise<void> {
     const seq = (this.seqs.get(runId) ?? 0) + 1;
     this.seqs.set(runId, seq);
     const event: RunEvent = { seq, runId, type, at: new Date().toISOString(), ...(node !== undefined && { node }), ...(data !== undefined && { data }) };
     const previous = this.chains.get(runId) ?? Promise.resolve();
     const next = previous.then(async () => {
-      await this.runs.appendEvent(event);
+      await this.runs.appendEvent(event, change);
       this.local.emit(runId, event);
       const nc = this.nats.current();
       if (nc) {
@@ -61,8 +64,15 @@ export class RunEvents {
         this.seqs.delete(runId);
       }
     });
-    this.chains.set(runId, next.catch((err) => this.logger.error({ err, runId, type }, 'storing a run event failed')));
-    return next;
+    // A failed write is logged, not thrown: callers on the hot path do not wait for it.
+    const stored = next.catch((err) => this.logger.error({ err, runId, type }, 'storing a run event failed'));
+    this.chains.set(runId, stored);
+    return stored;
+  }
+
+  /** Resolves once every event emitted so far for `runId` is stored. */
+  async flush(runId: string): Promise<void> {
+    await this.chains.get(runId);
   }
 
   /**

@@ -165,12 +165,14 @@ export class GraphExecutor {
       const config = { configurable: { thread_id: run.id }, signal: active.abort.signal, recursionLimit: plan.order.length + 10 };
       const final = (await graph.invoke(resume ? null : { input: run.input }, config)) as GraphState;
       const output = this.outputOf(plan, final);
+      await events.flush(run.id);
       if (await runs.setStatus(run.id, 'succeeded', { output })) await events.emit(run.id, 'run.succeeded', undefined, { output });
     } catch (err) {
       if (active.cancelled || this.closing) return;
       const message = err instanceof NodeFailedError ? err.message : `run failed: ${(err as Error).message}`;
       this.deps.logger.warn({ runId: run.id, err: message }, 'run failed');
       const node = err instanceof NodeFailedError ? err.node : undefined;
+      await events.flush(run.id);
       if (await runs.setStatus(run.id, 'failed', { error: message })) await events.emit(run.id, 'run.failed', node, { error: message });
     }
   }
@@ -214,14 +216,13 @@ export class GraphExecutor {
     const runId = String(config.configurable?.thread_id);
     const node = plan.definition.nodes[id];
     const deps = plan.deps.get(id)!;
-    const { runs, events } = this.deps;
+    const { events } = this.deps;
     const scope = this.scope(state);
     const skippedDep = deps.find((d) => state.skipped.includes(d));
     const condition = plan.conditions.get(id);
     if (skippedDep !== undefined || (condition && !holds(condition, scope))) {
       const reason = skippedDep !== undefined ? `node "${skippedDep}" was skipped` : `condition "${node.when}" does not hold`;
-      await runs.setNode(runId, id, { status: 'skipped', finished: true });
-      await events.emit(runId, 'node.skipped', id, { reason });
+      void events.emit(runId, 'node.skipped', id, { reason }, { status: 'skipped', finished: true });
       return { skipped: [id] };
     }
     // Default input: the run input for a first node, the one upstream output, or all of them by node id.
@@ -235,7 +236,8 @@ export class GraphExecutor {
             : Object.fromEntries(deps.map((d) => [d, state.outputs[d]]));
     const started = performance.now();
     const signal = config.signal ?? this.active.get(runId)?.abort.signal ?? new AbortController().signal;
-    await Promise.all([runs.setNode(runId, id, { status: 'running', started: true }), events.emit(runId, 'node.started', id, { function: node.function })]);
+    // Records and events are written in order in the background; the run awaits them before it ends.
+    void events.emit(runId, 'node.started', id, { function: node.function }, { status: 'running', started: true });
     const callIds: string[] = [];
     try {
       const { output, attempts } = await runNode(this.deps.invoker, id, node, input, signal, {
@@ -246,21 +248,15 @@ export class GraphExecutor {
           return callId;
         },
         onRetry: async (attempt, error, delayMs) => {
-          await Promise.all([runs.setNode(runId, id, { status: 'retrying', attempts: attempt, error }), events.emit(runId, 'node.retrying', id, { attempt, error, delayMs })]);
+          void events.emit(runId, 'node.retrying', id, { attempt, error, delayMs }, { status: 'retrying', attempts: attempt, error });
         },
       });
       const durationMs = Math.round((performance.now() - started) * 1000) / 1000;
-      await Promise.all([
-        runs.setNode(runId, id, { status: 'succeeded', attempts, finished: true, durationMs, output }),
-        events.emit(runId, 'node.succeeded', id, { attempts, durationMs }),
-      ]);
+      void events.emit(runId, 'node.succeeded', id, { attempts, durationMs }, { status: 'succeeded', attempts, finished: true, durationMs, output });
       return { outputs: { [id]: output } };
     } catch (err) {
       if (err instanceof NodeFailedError) {
-        await Promise.all([
-          runs.setNode(runId, id, { status: 'failed', attempts: err.attempts, finished: true, error: err.message }),
-          events.emit(runId, 'node.failed', id, { error: err.message, attempts: err.attempts }),
-        ]);
+        void events.emit(runId, 'node.failed', id, { error: err.message, attempts: err.attempts }, { status: 'failed', attempts: err.attempts, finished: true, error: err.message });
       }
       throw err;
     } finally {

@@ -14,6 +14,17 @@ export interface GraphRecord {
 
 export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 
+/** A change to a node's record, stored with the event that reports it. */
+export interface NodeChange {
+  status: string;
+  attempts?: number;
+  started?: boolean;
+  finished?: boolean;
+  durationMs?: number;
+  output?: unknown;
+  error?: string;
+}
+
 /** A run as `GET /runs/:id` shows it. */
 export interface RunRecord {
   id: string;
@@ -185,31 +196,38 @@ export class RunStore {
     }));
   }
 
-  /** Records a node's state change (insert or update). */
-  async setNode(runId: string, node: string, change: { status: string; attempts?: number; started?: boolean; finished?: boolean; durationMs?: number; output?: unknown; error?: string }): Promise<void> {
+  /**
+   * Stores an event and, with `node`, the node's state change in the same statement: one round trip per
+   * event keeps the per-node overhead of a run low.
+   */
+  async appendEvent(event: RunEvent, node?: NodeChange): Promise<void> {
+    const eventParams = [event.runId, event.seq, event.type, event.node ?? null, event.data === undefined ? null : JSON.stringify(event.data), event.at];
+    if (!node || event.node === undefined) {
+      await this.db.pool.query('INSERT INTO run_events (run_id, seq, type, node, data, at) VALUES ($1, $2, $3, $4, $5, $6)', eventParams);
+      return;
+    }
     await this.db.pool.query(
-      `INSERT INTO run_nodes (run_id, node, status, attempts, started_at, finished_at, duration_ms, output, error)
-       VALUES ($1, $2, $3, COALESCE($4, 0), CASE WHEN $5 THEN now() END, CASE WHEN $6 THEN now() END, $7, $8, $9)
+      `WITH e AS (INSERT INTO run_events (run_id, seq, type, node, data, at) VALUES ($1, $2, $3, $4, $5, $6))
+       INSERT INTO run_nodes (run_id, node, status, attempts, started_at, finished_at, duration_ms, output, error)
+       VALUES ($1, $4, $7, COALESCE($8, 0), CASE WHEN $9 THEN $6::timestamptz END, CASE WHEN $10 THEN $6::timestamptz END, $11, $12, $13)
        ON CONFLICT (run_id, node) DO UPDATE SET status = EXCLUDED.status,
-         attempts = COALESCE($4, run_nodes.attempts),
+         attempts = COALESCE($8, run_nodes.attempts),
          started_at = COALESCE(run_nodes.started_at, EXCLUDED.started_at),
          finished_at = COALESCE(EXCLUDED.finished_at, run_nodes.finished_at),
          duration_ms = COALESCE(EXCLUDED.duration_ms, run_nodes.duration_ms),
          output = COALESCE(EXCLUDED.output, run_nodes.output),
          error = COALESCE(EXCLUDED.error, run_nodes.error)`,
-      [runId, node, change.status, change.attempts ?? null, change.started ?? false, change.finished ?? false, change.durationMs ?? null, change.output === undefined ? null : JSON.stringify(change.output), change.error ?? null],
+      [
+        ...eventParams,
+        node.status,
+        node.attempts ?? null,
+        node.started ?? false,
+        node.finished ?? false,
+        node.durationMs ?? null,
+        node.output === undefined ? null : JSON.stringify(node.output),
+        node.error ?? null,
+      ],
     );
-  }
-
-  async appendEvent(event: RunEvent): Promise<void> {
-    await this.db.pool.query('INSERT INTO run_events (run_id, seq, type, node, data, at) VALUES ($1, $2, $3, $4, $5, $6)', [
-      event.runId,
-      event.seq,
-      event.type,
-      event.node ?? null,
-      event.data === undefined ? null : JSON.stringify(event.data),
-      event.at,
-    ]);
   }
 
   /** Events of a run after `afterSeq`, in order. */
