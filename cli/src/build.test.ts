@@ -18,6 +18,9 @@ async function project(dir: string): Promise<void> {
     'functions/alpha/handler.ts': "import { greeting } from './lib.ts';\nimport dep from 'cjs-dep';\nexport default { value: `${greeting}/${dep}` };\n",
     'functions/alpha/lib.ts': "export const greeting: string = 'hello';\n",
     'functions/beta/handler.ts': "export default { value: 'beta' };\n",
+    'functions/big/handler.ts': "import tiny from './tiny.onnx';\nimport made from './made.onnx';\nimport sharp from 'sharp';\nexport default { kind: 'gpu', models: { tiny, made }, sharp };\n",
+    'functions/big/tiny.onnx': 'not really a model',
+    'functions/big/made.onnx.ts': "export default () => new TextEncoder().encode('made by a recipe');\n",
     'node_modules/cjs-dep/package.json': '{"name":"cjs-dep","main":"index.js"}',
     'node_modules/cjs-dep/index.js': "const os = require('node:os');\nmodule.exports = 'cjs:' + typeof os.cpus;\n",
     'node_modules/@spindle/runtime/package.json': '{"name":"@spindle/runtime","type":"module","exports":{"./watchdog":"./watchdog.js"}}',
@@ -121,14 +124,18 @@ describe('build', () => {
     expect((err as Error).message).toContain('functions/beta/handler.ts not found');
   });
 
-  it('builds the stack into <dataDir>/build/<name>, leaving GPU functions and filtered-out ones alone', async () => {
+  it('builds the stack into <dataDir>/build/<name>, GPU functions with their models, leaving filtered-out ones alone', async () => {
     const stack = await loadStack(path.join(dir, 'stack.yml'));
     const dataDir = path.join(dir, '.spindle');
     const all = await buildFunctions(stack, { dataDir });
-    expect(all.map((r) => r.name)).toEqual(['alpha', 'beta']);
+    expect(all.map((r) => r.name)).toEqual(['alpha', 'beta', 'big']);
+    const big = await readBuild(dataDir, 'big');
+    expect(big?.models?.map((m) => m.source).sort()).toEqual(['functions/big/made.onnx.ts', 'functions/big/tiny.onnx']);
+    const text = Buffer.from(big!.bytes).toString();
+    for (const m of big!.models!) expect(text).toContain(m.digest);
+    expect(text).toContain('globalThis.__spindleRequire("sharp")');
     expect(all[0]!.bundlePath).toBe(path.join(buildDir(dataDir, 'alpha'), 'bundle.mjs'));
     expect((await readBuild(dataDir, 'beta'))?.digest).toBe(all[1]!.digest);
-    expect(await readBuild(dataDir, 'big')).toBeUndefined();
     const one = await buildFunctions(stack, { dataDir, filter: 'beta' });
     expect(one).toMatchObject([{ name: 'beta', built: false }]);
   });

@@ -5,6 +5,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
+import { GPU_ENTRY, hostModules, modelFiles, type ModelFile } from './build-gpu.ts';
 import { BuildFailedError, CliError } from './errors.ts';
 import { selectFunctions, type LoadedStack, type StackEntry } from './stack.ts';
 
@@ -25,6 +26,8 @@ export interface BuildOptions {
   outDir: string;
   /** Rebuild even when the inputs are unchanged. */
   force?: boolean;
+  /** `gpu`: a module for the GPU runner (default export, `.onnx` imports, native modules left to the runner). */
+  lang?: 'control' | 'gpu';
 }
 
 export interface BuildResult {
@@ -38,6 +41,8 @@ export interface BuildResult {
   ms: number;
   /** esbuild warnings as `file:line:col: text`. */
   warnings: string[];
+  /** GPU functions: the model files to upload beside the bundle. */
+  models?: ModelFile[];
 }
 
 interface BuildMeta {
@@ -46,6 +51,7 @@ interface BuildMeta {
   options: string;
   /** sha256 of every input file, keyed by its path relative to the stack folder. */
   inputs: Record<string, string>;
+  models?: ModelFile[];
 }
 
 /** `<dataDir>/build/<name>`: where a function's bundle and build record live. */
@@ -53,9 +59,9 @@ export function buildDir(dataDir: string, name: string): string {
   return path.join(dataDir, 'build', name);
 }
 
-/** True for functions the CLI bundles: control functions (GPU functions live in the GPU runner). */
+/** True for functions the CLI bundles: control functions, and GPU functions (a module the GPU runner loads). */
 export function isBuildable(entry: StackEntry): boolean {
-  return (entry.spec.lang ?? 'control') === 'control';
+  return ['control', 'gpu'].includes(entry.spec.lang ?? 'control');
 }
 
 const sha256 = (bytes: Uint8Array | string): string => createHash('sha256').update(bytes).digest('hex');
@@ -75,9 +81,10 @@ const runtimeFallback: esbuild.Plugin = {
   },
 };
 
-function esbuildOptions(opts: BuildOptions) {
+function esbuildOptions(opts: BuildOptions, models = new Map<string, ModelFile>()) {
+  const gpu = opts.lang === 'gpu';
   return {
-    stdin: { contents: ENTRY, resolveDir: opts.handlerDir, sourcefile: 'spindle-entry.ts', loader: 'ts' as const },
+    stdin: { contents: gpu ? GPU_ENTRY : ENTRY, resolveDir: opts.handlerDir, sourcefile: 'spindle-entry.ts', loader: 'ts' as const },
     bundle: true,
     platform: 'node' as const,
     format: 'esm' as const,
@@ -87,7 +94,7 @@ function esbuildOptions(opts: BuildOptions) {
     metafile: true as const,
     write: false as const,
     logLevel: 'silent' as const,
-    plugins: [runtimeFallback],
+    plugins: gpu ? [runtimeFallback, hostModules, modelFiles(opts.stackDir, opts.outDir, models)] : [runtimeFallback],
   };
 }
 
@@ -145,14 +152,15 @@ export async function buildFunction(opts: BuildOptions): Promise<BuildResult> {
     const previous = await unchanged(opts, hash);
     if (previous) {
       const ms = Math.round(performance.now() - started);
-      return { name: opts.name, digest: previous.meta.digest, bundlePath, size: previous.size, built: false, ms, warnings: [] };
+      return { name: opts.name, digest: previous.meta.digest, bundlePath, size: previous.size, built: false, ms, warnings: [], models: previous.meta.models };
     }
   }
   const handler = path.join(opts.handlerDir, 'handler.ts');
   if (!existsSync(handler)) throw new BuildFailedError(opts.name, [`${path.relative(opts.stackDir, handler)} not found`]);
   let result: esbuild.BuildResult<{ metafile: true; write: false }>;
+  const models = new Map<string, ModelFile>();
   try {
-    result = await esbuild.build(esbuildOptions(opts));
+    result = await esbuild.build(esbuildOptions(opts, models));
   } catch (err) {
     const errors = (err as esbuild.BuildFailure).errors;
     if (!Array.isArray(errors)) throw err;
@@ -167,12 +175,13 @@ export async function buildFunction(opts: BuildOptions): Promise<BuildResult> {
     if (file.includes(':') || !existsSync(abs)) continue;
     inputs[file] = sha256(await readFile(abs));
   }
+  for (const m of models.values()) inputs[m.source] = sha256(await readFile(path.resolve(opts.stackDir, m.source)));
   await mkdir(opts.outDir, { recursive: true });
   await writeAtomic(bundlePath, bytes);
-  const meta: BuildMeta = { digest, esbuild: esbuild.version, options: hash, inputs };
+  const meta: BuildMeta = { digest, esbuild: esbuild.version, options: hash, inputs, ...(opts.lang === 'gpu' && { models: [...models.values()] }) };
   await writeAtomic(path.join(opts.outDir, 'meta.json'), `${JSON.stringify(meta, null, 2)}\n`);
   const ms = Math.round(performance.now() - started);
-  return { name: opts.name, digest, bundlePath, size: bytes.length, built: true, ms, warnings: result.warnings.map(formatMessage) };
+  return { name: opts.name, digest, bundlePath, size: bytes.length, built: true, ms, warnings: result.warnings.map(formatMessage), models: meta.models };
 }
 
 export interface BuildFunctionsOptions {
@@ -195,6 +204,7 @@ export async function buildFunctions(stack: LoadedStack, opts: BuildFunctionsOpt
         stackDir: stack.dir,
         outDir: buildDir(opts.dataDir, entry.name),
         force: opts.force,
+        lang: entry.spec.lang === 'gpu' ? 'gpu' : 'control',
       });
       opts.onResult?.(result);
       return result;
@@ -209,13 +219,13 @@ export async function buildFunctions(stack: LoadedStack, opts: BuildFunctionsOpt
 }
 
 /** The last build of a function: its digest and bundle bytes, or undefined when it was never built. */
-export async function readBuild(dataDir: string, name: string): Promise<{ digest: string; bytes: Uint8Array } | undefined> {
+export async function readBuild(dataDir: string, name: string): Promise<{ digest: string; bytes: Uint8Array; models?: ModelFile[] } | undefined> {
   const dir = buildDir(dataDir, name);
   const meta = await readMeta(dir);
   if (!meta) return undefined;
   try {
     const bytes = await readFile(path.join(dir, 'bundle.mjs'));
-    return `sha256:${sha256(bytes)}` === meta.digest ? { digest: meta.digest, bytes } : undefined;
+    return `sha256:${sha256(bytes)}` === meta.digest ? { digest: meta.digest, bytes, models: meta.models } : undefined;
   } catch {
     return undefined;
   }

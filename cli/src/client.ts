@@ -186,6 +186,24 @@ export class GatewayClient {
     return this.#request(method, path, { ...opts, json });
   }
 
+  /** Queues a call on `/async-function/NAME` (public route); resolves with the call id of the 202. */
+  async invokeAsync(name: string, opts: InvokeOptions & { callbackUrl?: string } = {}): Promise<string> {
+    const params = new URLSearchParams(opts.query ?? []).toString();
+    const path = `/async-function/${encodeURIComponent(name)}${params ? `?${params}` : ''}`;
+    const headers: Record<string, string> = { ...opts.headers };
+    if (opts.callbackUrl) headers['x-callback-url'] = opts.callbackUrl;
+    const method = (opts.method ?? 'POST').toUpperCase();
+    let res: Response;
+    try {
+      res = await this.#fetch(`${this.url}${path}`, { method, headers, body: opts.body as FetchBody, signal: opts.signal });
+    } catch (err) {
+      throw this.#networkError(err);
+    }
+    const text = await res.text().catch(() => '');
+    if (res.status !== 202) throw gatewayError(res.status, text, `${method} /async-function/${name}`);
+    return res.headers.get('x-call-id') ?? '';
+  }
+
   async #request(method: string, path: string, opts: RequestOptions = {}): Promise<Response> {
     const headers: Record<string, string> = { 'user-agent': 'spindle-cli', ...opts.headers };
     if (this.#auth) headers.authorization = this.#auth;

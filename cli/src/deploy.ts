@@ -42,15 +42,15 @@ async function envVars(stack: LoadedStack, entry: StackEntry): Promise<Record<st
   return Object.fromEntries(Object.entries(merged).map(([k, v]) => [k, String(v)]));
 }
 
-/** The OpenFaaS deployment body for a stack entry whose bundle has `digest`. */
-export async function deployRequestFor(stack: LoadedStack, entry: StackEntry, digest: string): Promise<DeployRequest> {
+/** The OpenFaaS deployment body for a stack entry whose bundle has `digest` (GPU functions: with their model digests). */
+export async function deployRequestFor(stack: LoadedStack, entry: StackEntry, digest: string, models: string[] = []): Promise<DeployRequest> {
   const { spec } = entry;
   const request: DeployRequest = {
     service: entry.name,
     image: `bundle://${digest}`,
     envVars: await envVars(stack, entry),
     labels: spec.labels ?? {},
-    annotations: spec.annotations ?? {},
+    annotations: spec.lang === 'gpu' ? { ...spec.annotations, 'com.spindle.lang': 'gpu', 'com.spindle.gpu.models': models.join(',') } : (spec.annotations ?? {}),
     secrets: spec.secrets ?? [],
   };
   if (spec.limits) request.limits = spec.limits;
@@ -64,20 +64,24 @@ export async function deployFunction(
   client: GatewayClient,
   stack: LoadedStack,
   entry: StackEntry,
-  build: { digest: string; bytes: Uint8Array },
+  build: { digest: string; bytes: Uint8Array; models?: Array<{ digest: string; path: string }> },
 ): Promise<DeployResult> {
   const started = performance.now();
   let uploaded = false;
+  // Models go first (content-addressed like bundles): the gateway refuses a GPU deploy whose models it lacks.
+  for (const m of build.models ?? []) {
+    if (!(await client.hasBundle(m.digest))) await client.uploadBundle(m.digest, await readFile(m.path));
+  }
   if (!(await client.hasBundle(build.digest))) {
     await client.uploadBundle(build.digest, build.bytes);
     uploaded = true;
   }
-  const action = await client.deployFunction(await deployRequestFor(stack, entry, build.digest));
+  const action = await client.deployFunction(await deployRequestFor(stack, entry, build.digest, (build.models ?? []).map((m) => m.digest)));
   return { name: entry.name, digest: build.digest, uploaded, action, ms: Math.round(performance.now() - started) };
 }
 
 /**
- * Deploys the stack's built control functions (all, or those matching `filter`), one after another.
+ * Deploys the stack's built functions (all, or those matching `filter`), one after another.
  * @example await deployFunctions(client, await loadStack('stack.yml'), { dataDir: '.spindle' });
  */
 export async function deployFunctions(client: GatewayClient, stack: LoadedStack, opts: DeployFunctionsOptions): Promise<DeployResult[]> {

@@ -11,6 +11,7 @@ import { register as registerList } from './commands/list.ts';
 import { register as registerLogin } from './commands/login.ts';
 import { register as registerLogs } from './commands/logs.ts';
 import { register as registerNew } from './commands/new.ts';
+import { register as registerQueueWorker } from './commands/queue-worker.ts';
 import { register as registerRemove } from './commands/remove.ts';
 import { register as registerRun } from './commands/run.ts';
 import { register as registerRuns } from './commands/runs.ts';
@@ -43,6 +44,7 @@ export function createProgram(io: CliIo): Command {
     registerLogin,
     registerSecret,
     registerStart,
+    registerQueueWorker,
     registerRun,
     registerRuns,
   ]) {

@@ -23,10 +23,22 @@ export interface PlatformConfig {
   redisUrl: string;
   /** Prefix of every Redis key (`spindle` → `spindle:gpu:jobs`); tests isolate themselves with their own. */
   redisPrefix: string;
+  /** Most GPU jobs on the stream, all functions together (past it: 429). */
+  gpuStreamCap?: number;
   /** NATS with JetStream for async invocations and run events. */
   natsUrl: string;
   /** Prefix of NATS subjects and JetStream stream names; tests isolate themselves with their own. */
   natsPrefix: string;
+  /** Run a queue worker inside the gateway (off when `spindle queue-worker` processes scale separately). */
+  asyncWorker: boolean;
+  /** Async calls of one function running at once, across workers, unless `com.openfaas.queue.max_inflight` says otherwise. */
+  asyncMaxInflight: number;
+  /** JetStream ack wait: a worker that stops heartbeating loses its calls to another worker after this. */
+  asyncAckWaitMs: number;
+  /** How long an async call's status and result stay readable after its last change. */
+  asyncResultTtlMs: number;
+  /** How long a dead letter is kept when nobody redrives it. */
+  asyncDeadLetterTtlMs: number;
 }
 
 function num(value: string | undefined, fallback: number, name: string): number {
@@ -63,7 +75,13 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): PlatformCon
     logLevel: env.LOG_LEVEL ?? 'info',
     redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379',
     redisPrefix: env.SPINDLE_REDIS_PREFIX || 'spindle',
+    gpuStreamCap: num(env.SPINDLE_GPU_STREAM_CAP, 10_000, 'SPINDLE_GPU_STREAM_CAP'),
     natsUrl: env.NATS_URL || 'nats://127.0.0.1:4222',
     natsPrefix: env.SPINDLE_NATS_PREFIX || 'spindle',
+    asyncWorker: !/^(0|false|no|off)$/i.test(env.SPINDLE_ASYNC_WORKER ?? ''),
+    asyncMaxInflight: Math.max(1, num(env.SPINDLE_ASYNC_MAX_INFLIGHT, 16, 'SPINDLE_ASYNC_MAX_INFLIGHT')),
+    asyncAckWaitMs: Math.max(1000, num(env.SPINDLE_ASYNC_ACK_WAIT_MS, 30_000, 'SPINDLE_ASYNC_ACK_WAIT_MS')),
+    asyncResultTtlMs: Math.max(1000, num(env.SPINDLE_ASYNC_RESULT_TTL_MS, 3_600_000, 'SPINDLE_ASYNC_RESULT_TTL_MS')),
+    asyncDeadLetterTtlMs: Math.max(1000, num(env.SPINDLE_ASYNC_DEAD_LETTER_TTL_MS, 7 * 24 * 3_600_000, 'SPINDLE_ASYNC_DEAD_LETTER_TTL_MS')),
   };
 }

@@ -51,6 +51,12 @@ export class BadGatewayError extends SpindleError {
     super(502, 'SPINDLE_REPLICA_FAILED', message, { cause });
   }
 }
+/** 429: a GPU function's queue (or the GPU job stream) is full; retry after the given seconds. */
+export class TooManyRequestsError extends SpindleError {
+  constructor(message: string, retryAfterSeconds = 1) {
+    super(429, 'SPINDLE_TOO_MANY_REQUESTS', message, { headers: { 'retry-after': String(retryAfterSeconds) } });
+  }
+}
 /** 503: no ready replica within the wait bound. */
 export class UnavailableError extends SpindleError {
   constructor(message: string, retryAfterSeconds = 1) {

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { DeployRequest, FunctionStatus } from '@spindle/schemas';
 import { BadRequestError, NotFoundError } from './errors.ts';
 import type { GatewayMetrics } from './metrics.ts';
+import { GPU_QUEUE_LABEL, isGpuSpec, type GpuService } from './gpu/service.ts';
 import type { Provider, ProviderFunctionSpec } from './provider/types.ts';
 import type { BundleStore, DeploymentStore, SecretStore } from './store/index.ts';
 import type { DeploymentRecord } from './store/types.ts';
@@ -20,6 +21,8 @@ export interface LiveFunction {
   timeoutMs: number;
   minReplicas: number;
   maxReplicas: number;
+  /** Set for GPU functions: they run in the GPU runner, not as replicas. */
+  gpu?: { queueLimit: number };
 }
 
 export interface FunctionServiceDeps {
@@ -32,6 +35,8 @@ export interface FunctionServiceDeps {
   bundleDir: string;
   logger: Logger;
   defaultTimeoutMs: number;
+  /** GPU functions (Redis stream + runner); without it a GPU deploy is a 400. */
+  gpu?: GpuService;
 }
 
 function intLabel(labels: Record<string, string> | undefined, key: string, fallback: number): number {
@@ -116,14 +121,18 @@ export class FunctionService {
   async remove(name: string): Promise<void> {
     const existed = await this.deps.deployments.remove(name);
     if (!existed && !this.live.has(name)) throw new NotFoundError(`function "${name}" is not deployed`);
+    const fn = this.live.get(name);
     this.live.delete(name);
-    await this.deps.provider.remove(name);
+    if (fn?.gpu || (!fn && this.deps.gpu)) await this.deps.gpu?.remove(name);
+    if (!fn?.gpu) await this.deps.provider.remove(name);
   }
 
   /** Sets the replica count: 0 scales to zero, anything else is kept within the scaling labels. */
   async scale(name: string, replicas: number): Promise<number> {
     const fn = this.live.get(name);
     if (!fn) throw new NotFoundError(`function "${name}" is not deployed`);
+    // GPU functions have no replicas: they live in the one GPU runner.
+    if (fn.gpu) return 1;
     const wanted = replicas === 0 ? 0 : Math.min(fn.maxReplicas, Math.max(fn.minReplicas, replicas));
     const record = await this.deps.deployments.setReplicas(name, wanted);
     if (record) fn.record = record;
@@ -136,7 +145,9 @@ export class FunctionService {
     const fn = this.live.get(name);
     if (!fn) throw new NotFoundError(`function "${name}" is not deployed`);
     const { spec } = fn.record;
-    const counts = this.deps.provider.status(name) ?? { replicas: 0, availableReplicas: 0 };
+    const counts = fn.gpu
+      ? { replicas: 1, availableReplicas: this.deps.gpu?.available(name) ?? 0 }
+      : (this.deps.provider.status(name) ?? { replicas: 0, availableReplicas: 0 });
     return {
       name,
       image: spec.image,
@@ -195,6 +206,13 @@ export class FunctionService {
       const tmp = `${bundlePath}.${process.pid}.tmp`;
       await writeFile(tmp, bytes);
       await rename(tmp, bundlePath);
+    }
+    if (isGpuSpec(record.spec)) {
+      if (!this.deps.gpu) throw new BadRequestError(`function "${record.name}" is a GPU function, and this gateway has no GPU runner configured`);
+      await this.deps.gpu.deploy(record, bundlePath, timeoutMs);
+      const queueLimit = intLabel(record.spec.labels, GPU_QUEUE_LABEL, 1000);
+      this.live.set(record.name, { record, timeoutMs, minReplicas: 1, maxReplicas: 1, gpu: { queueLimit } });
+      return;
     }
     const replicas = record.replicas ?? bounds.min;
     const spec: ProviderFunctionSpec = {

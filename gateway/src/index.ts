@@ -7,3 +7,5 @@ export { startPlatform } from './start.ts';
 export type { StartOptions, StartedPlatform } from './start.ts';
 export { buildGateway } from './server.ts';
 export * from './errors.ts';
+export { ANNOTATIONS as ASYNC_ANNOTATIONS, runQueueWorker, HttpAsyncInvoker, LocalAsyncInvoker, asyncNames } from './async/index.ts';
+export type { AsyncInvoker, AsyncService, CallView, DeadLetterView, StandaloneWorker, StandaloneWorkerOptions } from './async/index.ts';

@@ -9,6 +9,7 @@ import { BadGatewayError, NotFoundError, SpindleError, TimeoutError } from './er
 import type { FunctionService } from './functions.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import type { Provider } from './provider/types.ts';
+import type { GpuService } from './gpu/service.ts';
 
 /** One call. `path` is what the function sees after `/function/<name>` (query included). */
 export interface InvokeRequest {
@@ -38,6 +39,8 @@ export interface InvokerDeps {
   provider: Provider;
   metrics: GatewayMetrics;
   readyWaitMs: number;
+  /** GPU functions go through the GPU stream (gpu/service.ts). */
+  gpu?: GpuService;
 }
 
 export class Invoker {
@@ -61,6 +64,13 @@ export class Invoker {
     const deadline = AbortSignal.timeout(timeoutMs);
     const signal = req.signal ? AbortSignal.any([req.signal, deadline]) : deadline;
     try {
+      if (fn.gpu && this.deps.gpu) {
+        const body = req.body === undefined ? Buffer.alloc(0) : Buffer.from(req.body);
+        const contentType = req.headers?.['content-type'] ?? 'application/octet-stream';
+        const r = await this.deps.gpu.call({ name: req.name, callId, contentType, body, timeoutMs, queueLimit: fn.gpu.queueLimit, signal });
+        status = r.status;
+        return { status, headers: { 'content-type': r.contentType }, body: r.body, callId, durationSeconds: seconds() };
+      }
       lease = await this.deps.provider.acquire(req.name, this.deps.readyWaitMs);
       if (!lease) throw new NotFoundError(`function "${req.name}" is not deployed`);
       const body = req.body === undefined ? null : typeof req.body === 'string' ? Buffer.from(req.body) : req.body;

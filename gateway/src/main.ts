@@ -9,7 +9,15 @@ import type { PlatformConfig } from './config.ts';
 import { FunctionService } from './functions.ts';
 import { LogHub } from './logs.ts';
 import { GatewayMetrics } from './metrics.ts';
+import { createCheckpointer } from './graphs/checkpoints.ts';
+import { RunEvents } from './graphs/events.ts';
+import { GraphExecutor } from './graphs/executor.ts';
+import { GraphStore, RunStore } from './graphs/store.ts';
 import { Invoker } from './invoker.ts';
+import { createAsyncService, LocalAsyncInvoker, type AsyncService } from './async/index.ts';
+import { Redis } from 'ioredis';
+import { GpuClient } from './gpu/client.ts';
+import { GpuService } from './gpu/service.ts';
 import { NatsLink } from './nats.ts';
 import { LocalProvider } from './provider/local.ts';
 import { buildGateway } from './server.ts';
@@ -39,8 +47,12 @@ export interface Platform {
   functions: FunctionService;
   /** Calls functions from inside the gateway (async worker, graph executor). */
   invoker: Invoker;
+  /** Runs graphs (LangGraph, checkpoints in Postgres). */
+  executor: GraphExecutor;
   /** NATS (async invocations, run events); `current()` is null while it is unreachable. */
   nats: NatsLink;
+  /** Async invocations: the JetStream queue, status API, dead letters and the in-process queue worker. */
+  async: AsyncService;
   logger: Logger;
   listen(): Promise<string>;
   /** Stops the server, every replica, and the clients. Idempotent. */
@@ -70,7 +82,19 @@ export async function createPlatform(config: PlatformConfig, logger: Logger = pi
   // Metrics read replica counts at scrape time, hence the late-bound reference.
   let functions: FunctionService | undefined;
   const metrics = new GatewayMetrics(() => (functions?.all() ?? []).map((f) => ({ name: f.record.name, replicas: provider.status(f.record.name)?.availableReplicas ?? 0 })));
+  // GPU functions: two Redis connections (commands; the blocking reply reader). The gateway starts
+  // and serves replicas while Redis is down; GPU calls answer 503 until it is up.
+  const redisOpts = { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false, retryStrategy: (n: number) => Math.min(n * 200, 2000) };
+  const gpuClient = new GpuClient(new Redis(config.redisUrl, redisOpts), new Redis(config.redisUrl, { ...redisOpts, maxRetriesPerRequest: null }), {
+    prefix: config.redisPrefix,
+    redisUrl: config.redisUrl,
+    streamCap: config.gpuStreamCap ?? 10_000,
+    logger,
+  });
+  await gpuClient.ready();
+  const gpu = new GpuService(gpuClient, new BundleStore(db, blobs), join(config.dataDir, 'bundles'), metrics.registry);
   functions = new FunctionService({
+    gpu,
     deployments: new DeploymentStore(db),
     bundles: new BundleStore(db, blobs),
     secrets: new SecretStore(db),
@@ -82,8 +106,27 @@ export async function createPlatform(config: PlatformConfig, logger: Logger = pi
   });
 
   const fns = functions;
-  const invoker = new Invoker({ functions: fns, provider, metrics, readyWaitMs: config.readyWaitMs });
+  const invoker = new Invoker({ functions: fns, provider, metrics, readyWaitMs: config.readyWaitMs, gpu });
+  const asyncCalls = createAsyncService({ nats, blobs, invoker: new LocalAsyncInvoker(invoker), metrics, logger, settings: config, drainMs: config.drainMs });
+  metrics.asyncDepth = () => asyncCalls.depth();
+  const graphs = new GraphStore(db);
+  const runs = new RunStore(db);
+  const events = new RunEvents(runs, nats, config.natsPrefix, logger);
+  const executor = new GraphExecutor({
+    invoker,
+    graphs,
+    runs,
+    events,
+    checkpointer: await createCheckpointer(db),
+    nats,
+    natsPrefix: config.natsPrefix,
+    hasFunction: (name) => fns.lookup(name) !== undefined,
+    onProgress: (fn) => provider.onProgress(fn),
+    logger,
+  });
   const app = buildGateway({
+    graph: { executor, graphs, runs, events },
+    async: asyncCalls,
     logger,
     functions: fns,
     provider,
@@ -95,6 +138,7 @@ export async function createPlatform(config: PlatformConfig, logger: Logger = pi
     adminPassword,
     artifactsToken,
     limits: { maxBodyBytes: config.maxBodyBytes, maxJsonBytes: 1024 * 1024, maxBundleBytes: config.maxBundleBytes, readyWaitMs: config.readyWaitMs },
+    gpu,
   });
 
   let closing: Promise<void> | null = null;
@@ -110,20 +154,29 @@ export async function createPlatform(config: PlatformConfig, logger: Logger = pi
     provider,
     functions: fns,
     invoker,
+    executor,
     nats,
+    async: asyncCalls,
     logger,
     async listen() {
       url = await app.listen({ host: config.host, port: config.port });
       replicaEnv.SPINDLE_ARTIFACTS_URL = `${url}/internal/artifacts`;
       const restored = await fns.restore();
       if (restored) logger.info({ functions: restored }, 'restored deployed functions');
+      // After the restore, so queued calls find their functions.
+      asyncCalls.start();
+      const resumed = await executor.resumeAll();
+      if (resumed) logger.info({ runs: resumed }, 'resumed unfinished runs');
       return url;
     },
     close() {
       closing ??= (async () => {
         await app.close().catch((err) => logger.error({ err }, 'closing the server failed'));
+        // Running async calls finish (or go back to the queue) while replicas and NATS are still up.
+        await asyncCalls.close();
+        await executor.close();
         await provider.close();
-        await Promise.all([db.close(), blobs.close(), nats.close()]);
+        await Promise.all([db.close(), blobs.close(), nats.close(), gpuClient.close()]);
       })();
       return closing;
     },

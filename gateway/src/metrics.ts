@@ -18,6 +18,11 @@ export class GatewayMetrics {
   private readonly started: Counter<'function_name'>;
   private readonly inflight: Gauge<'function_name'>;
   readonly restarts: Counter<'function_name'>;
+  private readonly asyncRetries: Counter<'function_name'>;
+  private readonly asyncDeadLetters: Counter<'function_name'>;
+  private readonly asyncCallbackFailures: Counter<'function_name'>;
+  /** Where `spindle_async_queue_depth` is read from at scrape time (set once the async queue exists). */
+  asyncDepth: () => Promise<Array<{ name: string; depth: number }>> = async () => [];
 
   constructor(serviceCounts: () => Array<{ name: string; replicas: number }>) {
     collectDefaultMetrics({ register: this.registry, prefix: 'spindle_gateway_' });
@@ -33,6 +38,21 @@ export class GatewayMetrics {
     this.started = new Counter({ name: 'gateway_function_invocation_started', help: 'Function invocations started', labelNames: ['function_name'], registers });
     this.inflight = new Gauge({ name: 'spindle_function_inflight', help: 'Invocations in flight', labelNames: ['function_name'], registers });
     this.restarts = new Counter({ name: 'spindle_replica_restarts_total', help: 'Replicas restarted after an unexpected exit', labelNames: ['function_name'], registers });
+    this.asyncRetries = new Counter({ name: 'spindle_async_retries_total', help: 'Async calls scheduled for a retry', labelNames: ['function_name'], registers });
+    this.asyncDeadLetters = new Counter({ name: 'spindle_async_dead_letters_total', help: 'Async calls that failed for good (dead-lettered)', labelNames: ['function_name'], registers });
+    this.asyncCallbackFailures = new Counter({ name: 'spindle_async_callback_failures_total', help: 'Async callbacks given up on', labelNames: ['function_name'], registers });
+    const depth = () => this.asyncDepth();
+    new Gauge({
+      name: 'spindle_async_queue_depth',
+      help: 'Async calls queued or running, per function',
+      labelNames: ['function_name'],
+      registers,
+      async collect() {
+        const rows = await depth();
+        this.reset();
+        for (const { name, depth: n } of rows) this.set({ function_name: `${name}.openfaas-fn` }, n);
+      },
+    });
     new Gauge({
       name: 'gateway_service_count',
       help: 'Current count of replicas for function',
@@ -75,6 +95,21 @@ export class GatewayMetrics {
     }
     c.total.inc();
     c.seconds.observe(seconds);
+  }
+
+  /** Counts an async call put back for a retry. */
+  asyncRetry(name: string): void {
+    this.asyncRetries.inc({ function_name: `${name}.openfaas-fn` });
+  }
+
+  /** Counts an async call that failed for good. */
+  asyncDeadLetter(name: string): void {
+    this.asyncDeadLetters.inc({ function_name: `${name}.openfaas-fn` });
+  }
+
+  /** Counts an async callback given up on. */
+  asyncCallbackFailed(name: string): void {
+    this.asyncCallbackFailures.inc({ function_name: `${name}.openfaas-fn` });
   }
 
   /** Invocations finished since the gateway started (OpenFaaS's `invocationCount`). */

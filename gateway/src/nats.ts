@@ -9,6 +9,8 @@ import { UnavailableError } from './errors.ts';
 
 export class NatsLink extends EventEmitter {
   #nc: NatsConnection | null = null;
+  /** Between a 'disconnect' and the 'reconnect' of the same connection (nats.js buffers, then times out). */
+  #down = false;
   #closed = false;
   #loop: Promise<void> | null = null;
   #firstAttempt: Promise<void>;
@@ -32,7 +34,7 @@ export class NatsLink extends EventEmitter {
 
   /** The live connection, or null while NATS is unreachable. */
   current(): NatsConnection | null {
-    return this.#nc && !this.#nc.isClosed() ? this.#nc : null;
+    return this.#nc && !this.#down && !this.#nc.isClosed() ? this.#nc : null;
   }
 
   /** The live connection, or a 503 that names NATS. */
@@ -54,14 +56,21 @@ export class NatsLink extends EventEmitter {
           break;
         }
         this.#nc = nc;
+        this.#down = false;
         warned = false;
         this.logger.info({ url: this.url }, 'connected to NATS');
         this.emit('connect', nc);
         this.#resolveFirst();
         void (async () => {
           for await (const s of nc.status()) {
-            if (s.type === 'disconnect') this.logger.warn({ url: this.url }, 'NATS disconnected; reconnecting');
-            if (s.type === 'reconnect') this.logger.info({ url: this.url }, 'NATS reconnected');
+            if (s.type === 'disconnect') {
+              this.#down = true;
+              this.logger.warn({ url: this.url }, 'NATS disconnected; reconnecting');
+            }
+            if (s.type === 'reconnect') {
+              this.#down = false;
+              this.logger.info({ url: this.url }, 'NATS reconnected');
+            }
           }
         })().catch(() => {});
         await nc.closed();

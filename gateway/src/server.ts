@@ -7,12 +7,21 @@ import type { FunctionService } from './functions.ts';
 import type { LogHub } from './logs.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import type { Provider } from './provider/types.ts';
+import type { AsyncService } from './async/index.ts';
 import { artifactRoutes } from './routes/artifacts.ts';
+import { asyncRoutes } from './routes/async.ts';
 import { bundleRoutes } from './routes/bundles.ts';
+import type { RunEvents } from './graphs/events.ts';
+import type { GraphExecutor } from './graphs/executor.ts';
+import type { GraphStore, RunStore } from './graphs/store.ts';
 import { functionRoutes } from './routes/functions.ts';
+import { graphRoutes } from './routes/graphs.ts';
 import { healthRoutes, infoRoutes } from './routes/info.ts';
 import { invokeRoutes } from './routes/invoke.ts';
 import { logRoutes } from './routes/logs.ts';
+import { runnerRoutes } from './routes/runner.ts';
+import type { GpuService } from './gpu/service.ts';
+import { runRoutes } from './routes/runs.ts';
 import { scaleRoutes } from './routes/scale.ts';
 import { secretRoutes } from './routes/secrets.ts';
 import type { BlobStore, BundleStore, SecretStore } from './store/index.ts';
@@ -29,7 +38,16 @@ export interface GatewayLimits {
   readyWaitMs: number;
 }
 
+/** Graphs and runs (LangGraph executor, Postgres records, run events). */
+export interface GraphDeps {
+  executor: GraphExecutor;
+  graphs: GraphStore;
+  runs: RunStore;
+  events: RunEvents;
+}
+
 export interface GatewayDeps {
+  graph: GraphDeps;
   logger: Logger;
   functions: FunctionService;
   provider: Provider;
@@ -41,6 +59,10 @@ export interface GatewayDeps {
   adminPassword: string;
   artifactsToken: string;
   limits: GatewayLimits;
+  /** GPU functions (Redis stream + runner). */
+  gpu?: GpuService;
+  /** Async invocations (`/async-function/*`, status, dead letters); absent: those routes are not served. */
+  async?: AsyncService;
 }
 
 /** Maps fastify's own errors (body parsing, limits) onto the catalogue's shape. */
@@ -81,6 +103,10 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
   app.register(healthRoutes(deps.metrics));
   app.register(invokeRoutes({ ...deps, maxBodyBytes: deps.limits.maxBodyBytes, readyWaitMs: deps.limits.readyWaitMs }));
   app.register(artifactRoutes(deps.blobs, deps.artifactsToken, deps.limits.maxBodyBytes));
+  if (deps.async) {
+    const { queue, defaultMaxInflight } = deps.async;
+    app.register(asyncRoutes({ queue, functions: deps.functions, adminPassword: deps.adminPassword, maxBodyBytes: deps.limits.maxBodyBytes, defaultMaxInflight }));
+  }
   app.register(async (system) => {
     const check = basicAuth('admin', deps.adminPassword);
     system.addHook('onRequest', async (req) => check(req.headers.authorization));
@@ -89,7 +115,10 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     system.register(secretRoutes(deps.secrets));
     system.register(logRoutes(deps.functions, deps.logs));
     system.register(infoRoutes());
+    system.register(runnerRoutes(deps.gpu));
     system.register(bundleRoutes(deps.bundles, deps.limits.maxBundleBytes));
+    system.register(graphRoutes(deps.graph.graphs, deps.graph.executor));
+    system.register(runRoutes(deps.graph.executor, deps.graph.runs, deps.graph.events));
   });
   return app;
 }

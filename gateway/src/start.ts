@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { configFromEnv, type PlatformConfig } from './config.ts';
 import { createPlatform, type Platform } from './main.ts';
+import { ensureRedis, startRunnerProcess } from './gpu/local.ts';
 
 export interface StartOptions {
   /** Overrides on top of the environment's configuration. */
@@ -32,7 +33,20 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
       { level: 'warn', stream: process.stderr },
     ]),
   );
+  // GPU functions: Redis (a local redis-server when none answers) and the runner as a child process.
+  const redis = await ensureRedis(config.redisUrl, config.dataDir, logger);
+  const runner =
+    process.env.SPINDLE_GPU_RUNNER === '0'
+      ? null
+      : startRunnerProcess({ REDIS_URL: config.redisUrl, SPINDLE_REDIS_PREFIX: config.redisPrefix, LOG_LEVEL: config.logLevel }, join(config.dataDir, 'logs', 'gpu-runner.log'), logger);
   const platform = await createPlatform(config, logger);
+  const close = platform.close.bind(platform);
+  platform.close = async () => {
+    runner?.kill('SIGTERM');
+    await close();
+    if (runner && runner.exitCode === null) await new Promise((r) => runner.once('exit', r));
+    redis?.kill('SIGTERM');
+  };
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {

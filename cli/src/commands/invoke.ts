@@ -1,4 +1,4 @@
-/** `spindle invoke NAME`: send stdin to /function/NAME and stream the reply to stdout. */
+/** `spindle invoke NAME`: send stdin to /function/NAME and stream the reply to stdout (`--async`: queue it, print the call id). */
 import type { Command } from 'commander';
 import { CliError, UsageError } from '../errors.ts';
 import { readAll, type CliIo } from '../io.ts';
@@ -34,7 +34,10 @@ export function register(program: Command, io: CliIo): void {
     .option('-H, --header <key=value>', 'request header (repeatable)', collect, [])
     .option('-m, --method <method>', 'HTTP method', 'POST')
     .option('--query <key=value>', 'query string parameter (repeatable)', collect, [])
-    .action(async (name: string, flags: { contentType: string; header: string[]; method: string; query: string[]; gateway?: string; yaml: string }) => {
+    .option('--async', 'queue the call (/async-function/NAME) and print its call id instead of the reply')
+    .option('--callback <url>', 'with --async: where the gateway POSTs the result (X-Callback-Url)')
+    .action(async (name: string, flags: { contentType: string; header: string[]; method: string; query: string[]; async?: boolean; callback?: string; gateway?: string; yaml: string }) => {
+      if (flags.callback && !flags.async) throw new UsageError('--callback only goes with --async');
       const ctx = new CommandContext(io, flags);
       const headers: Record<string, string> = { 'content-type': flags.contentType };
       for (const h of flags.header) {
@@ -44,6 +47,11 @@ export function register(program: Command, io: CliIo): void {
       const query = flags.query.map((q) => splitPair('--query', q));
       const body = await readAll(io.stdin);
       const client = await ctx.client();
+      if (flags.async) {
+        const callId = await client.invokeAsync(name, { method: flags.method, headers, query, body, callbackUrl: flags.callback });
+        io.stdout.write(`${callId}\n`);
+        return;
+      }
       const abort = new AbortController();
       const off = io.onInterrupt(() => abort.abort());
       try {

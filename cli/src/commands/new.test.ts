@@ -96,9 +96,15 @@ describe('spindle new', () => {
     expect(await readFile(stackFile, 'utf8')).toBe(original);
   });
 
-  it('rejects invalid names and the gpu lang', async () => {
+  it('scaffolds a GPU function (handler and model recipe) marked lang: gpu', async () => {
+    const handler = await newFunction({ name: 'infer', lang: 'gpu', stackFile, cwd: dir });
+    expect(await readFile(handler, 'utf8')).toContain('defineGpuFunction');
+    expect(existsSync(path.join(path.dirname(handler), 'model.onnx.ts'))).toBe(true);
+    expect(await readFile(stackFile, 'utf8')).toMatch(/infer:\n\s+lang: gpu/);
+  });
+
+  it('rejects invalid names and unknown langs', async () => {
     await expect(newFunction({ name: 'My_Func', lang: 'control', stackFile, cwd: dir })).rejects.toBeInstanceOf(InvalidNameError);
-    await expect(newFunction({ name: 'ok', lang: 'gpu', stackFile, cwd: dir })).rejects.toThrow(/not available yet/);
     await expect(newFunction({ name: 'ok', lang: 'python', stackFile, cwd: dir })).rejects.toBeInstanceOf(UnsupportedLangError);
     expect(existsSync(stackFile)).toBe(false);
   });

@@ -1,4 +1,4 @@
-/** `spindle new NAME --lang control`: scaffold functions/NAME/handler.ts and add it to stack.yml. */
+/** `spindle new NAME --lang control|gpu`: scaffold functions/NAME/handler.ts and add it to stack.yml. */
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -8,7 +8,7 @@ import { FunctionExistsError, InvalidNameError, UnsupportedLangError } from '../
 import { println, type CliIo } from '../io.ts';
 import { displayPath } from '../stack.ts';
 import { addFunctionToStack } from '../stack-edit.ts';
-import { controlHandler } from '../templates.ts';
+import { controlHandler, gpuHandler, gpuModelRecipe } from '../templates.ts';
 import { CommandContext, withCommon } from './context.ts';
 
 export interface NewFunctionOptions {
@@ -23,10 +23,7 @@ export interface NewFunctionOptions {
 export async function newFunction(opts: NewFunctionOptions): Promise<string> {
   const cwd = opts.cwd ?? process.cwd();
   if (!isValidName(opts.name)) throw new InvalidNameError('function', opts.name);
-  if (opts.lang === 'gpu') {
-    throw new UnsupportedLangError('lang "gpu" is not available yet in `spindle new`: only "control" functions can be created for now');
-  }
-  if (opts.lang !== 'control') throw new UnsupportedLangError(`unknown lang ${JSON.stringify(opts.lang)}: use --lang control`);
+  if (opts.lang !== 'control' && opts.lang !== 'gpu') throw new UnsupportedLangError(`unknown lang ${JSON.stringify(opts.lang)}: use --lang control or --lang gpu`);
   const stackDir = path.dirname(opts.stackFile);
   const dir = path.join(stackDir, 'functions', opts.name);
   if (existsSync(dir)) throw new FunctionExistsError(`${displayPath(dir, cwd)} already exists: pick another name or remove it first`);
@@ -34,7 +31,10 @@ export async function newFunction(opts: NewFunctionOptions): Promise<string> {
   await addFunctionToStack(opts.stackFile, opts.name, { lang: opts.lang, handler: `./functions/${opts.name}` }, cwd);
   await mkdir(dir, { recursive: true });
   const handler = path.join(dir, 'handler.ts');
-  await writeFile(handler, controlHandler(opts.name));
+  if (opts.lang === 'gpu') {
+    await writeFile(handler, gpuHandler(opts.name));
+    await writeFile(path.join(dir, 'model.onnx.ts'), gpuModelRecipe());
+  } else await writeFile(handler, controlHandler(opts.name));
   return handler;
 }
 
@@ -42,11 +42,12 @@ export async function newFunction(opts: NewFunctionOptions): Promise<string> {
 export function register(program: Command, io: CliIo): void {
   withCommon(program.command('new').argument('<name>', 'function name (lowercase letters, digits, "-")'))
     .description('create a function from a template and add it to stack.yml')
-    .option('--lang <lang>', 'function kind: control (gpu is not available yet)', 'control')
+    .option('--lang <lang>', 'function kind: control (replicas) or gpu (the GPU runner)', 'control')
     .action(async (name: string, flags: { lang: string; gateway?: string; yaml: string }) => {
       const ctx = new CommandContext(io, flags);
       const handler = await newFunction({ name, lang: flags.lang, stackFile: ctx.stackFile, cwd: io.cwd });
       println(io, `created ${displayPath(handler, io.cwd)} and added ${name} to ${displayPath(ctx.stackFile, io.cwd)}`);
-      println(io, `next: spindle up --filter ${name}   then: echo '{"name":"Ada"}' | spindle invoke ${name}`);
+      const sample = flags.lang === 'gpu' ? '{"x":[1,2,3,4,5,6,7,8]}' : '{"name":"Ada"}';
+      println(io, `next: spindle up --filter ${name}   then: echo '${sample}' | spindle invoke ${name}`);
     });
 }

@@ -9,6 +9,8 @@ import { BadGatewayError, BadRequestError, NotFoundError, PayloadTooLargeError, 
 import { NAMESPACE, type FunctionService } from '../functions.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import type { Provider } from '../provider/types.ts';
+import { invokeGpuRoute } from '../gpu/route.ts';
+import type { GpuService } from '../gpu/service.ts';
 
 export interface InvokeDeps {
   functions: FunctionService;
@@ -17,6 +19,8 @@ export interface InvokeDeps {
   maxBodyBytes: number;
   /** How long a call waits for a replica that is still starting before it gets a 503. */
   readyWaitMs: number;
+  /** GPU functions go through the GPU stream instead of a replica. */
+  gpu?: GpuService;
 }
 
 // Hop-by-hop headers (RFC 9110 §7.6.1) are not forwarded.
@@ -88,6 +92,7 @@ export function invokeRoutes(deps: InvokeDeps): FastifyPluginAsync {
       }
 
       const callId = (request.headers['x-call-id'] as string | undefined) || randomUUID();
+      if (fn.gpu && deps.gpu) return invokeGpuRoute(request, reply, { ...fn, gpu: fn.gpu }, { gpu: deps.gpu, metrics: deps.metrics, maxBodyBytes: deps.maxBodyBytes }, callId);
       const startNs = process.hrtime.bigint();
       const startTime = String(BigInt(Date.now()) * 1_000_000n);
       reply.header('x-call-id', callId).header('x-start-time', startTime);

@@ -1,0 +1,203 @@
+/**
+ * The producer side of async invocations and the status API: enqueue, status, cancel, dead letters, redrive.
+ * Every write goes to JetStream; nothing here is kept in the gateway's memory, so any gateway can answer.
+ */
+import { ConflictError, NotFoundError } from '../errors.ts';
+import type { Bodies } from './bodies.ts';
+import type { DeadLetters } from './dead-letters.ts';
+import { isConflict, natsError, type AsyncLink } from './link.ts';
+import { isFinal, type StatusStore } from './status.ts';
+import type { DeadMeta, RetryPolicy, StatusMeta, WorkMeta } from './types.ts';
+
+/** A call to queue. */
+export interface EnqueueRequest {
+  fn: string;
+  callId: string;
+  method: string;
+  path: string;
+  headers: Record<string, string | string[]>;
+  body: Buffer;
+  callbackUrl?: string;
+  maxInflight: number;
+  policy: RetryPolicy;
+}
+
+/** What `GET /async-function/status/:callId` answers. */
+export interface CallView {
+  callId: string;
+  function: string;
+  state: StatusMeta['state'];
+  attempts: number;
+  maxAttempts: number;
+  enqueuedAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  retryAt?: string;
+  lastStatus?: number;
+  callbackUrl?: string;
+  callbackError?: string;
+  result?: { status: number; headers: Record<string, string | string[]>; durationSeconds: number; size: number; body: string; bodyEncoding: 'utf8' | 'base64' };
+}
+
+/** A dead letter as listed. */
+export interface DeadLetterView {
+  callId: string;
+  function: string;
+  status: number;
+  attempts: number;
+  error?: string;
+  enqueuedAt: string;
+  failedAt: string;
+  callbackUrl?: string;
+  bodySize: number;
+}
+
+const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+const TEXTUAL = /^(text\/|application\/(json|xml|javascript|x-www-form-urlencoded|x-ndjson)|[^;]*\+(json|xml))/i;
+
+/** UTF-8 when the content type is textual and the bytes decode cleanly, else base64. */
+function encodeBody(body: Buffer, contentType: string | string[] | undefined): { body: string; bodyEncoding: 'utf8' | 'base64' } {
+  const ct = Array.isArray(contentType) ? contentType[0] : contentType;
+  if (ct && TEXTUAL.test(ct)) {
+    const text = body.toString('utf8');
+    if (Buffer.byteLength(text) === body.length && !text.includes('\uFFFD')) return { body: text, bodyEncoding: 'utf8' };
+  }
+  return { body: body.toString('base64'), bodyEncoding: 'base64' };
+}
+
+export interface AsyncQueueDeps {
+  link: AsyncLink;
+  status: StatusStore;
+  dead: DeadLetters;
+  bodies: Bodies;
+  /** Told of every function that got a call, so an in-process worker starts consuming it at once. */
+  onEnqueued?: (fn: string) => void;
+}
+
+export class AsyncQueue {
+  constructor(private readonly deps: AsyncQueueDeps) {}
+
+  /** Queues a call; 409 when its X-Call-Id was used before, 503 naming NATS when NATS does not answer. */
+  async enqueue(req: EnqueueRequest): Promise<void> {
+    const { link, status, bodies } = this.deps;
+    const ctx = await link.get();
+    try {
+      await link.ensureConsumer(ctx, req.fn, req.maxInflight);
+      const meta: StatusMeta = { callId: req.callId, fn: req.fn, state: 'queued', attempts: 0, maxAttempts: req.policy.attempts, enqueuedAt: Date.now(), callbackUrl: req.callbackUrl };
+      try {
+        await status.put(ctx, meta, undefined, 0);
+      } catch (err) {
+        if (isConflict(err)) throw new ConflictError(`X-Call-Id "${req.callId}" was already used for another call; send a new one or none`);
+        throw err;
+      }
+      const work: WorkMeta = { callId: req.callId, fn: req.fn, method: req.method, path: req.path, headers: req.headers, callbackUrl: req.callbackUrl, enqueuedAt: meta.enqueuedAt, policy: req.policy, bodySize: req.body.length };
+      try {
+        const { data } = await bodies.pack(ctx, work, req.body, link.names.blobKey(req.callId, 'request'), (m, k) => ({ ...m, bodyKey: k }));
+        await ctx.js.publish(link.names.workSubject(req.fn), data, { msgID: req.callId });
+      } catch (err) {
+        // Not queued after all: forget the status, so the call id does not read "queued" forever.
+        await ctx.jsm.streams.purge(link.names.status, { filter: link.names.statusSubject(req.callId) }).catch(() => {});
+        throw err;
+      }
+    } catch (err) {
+      throw this.#fail(err);
+    }
+    this.deps.onEnqueued?.(req.fn);
+  }
+
+  /** Where `callId` stands, with its stored result once it has one; 404 when unknown or expired. */
+  async view(callId: string): Promise<CallView> {
+    const ctx = await this.deps.link.get();
+    const entry = await this.deps.status.get(ctx, callId).catch((err) => Promise.reject(this.#fail(err)));
+    if (!entry) throw new NotFoundError(`async call "${callId}" is unknown, or finished longer ago than the result TTL`);
+    const m = entry.meta;
+    const view: CallView = {
+      callId: m.callId,
+      function: m.fn,
+      state: m.state,
+      attempts: m.attempts,
+      maxAttempts: m.maxAttempts,
+      enqueuedAt: iso(m.enqueuedAt)!,
+      startedAt: iso(m.startedAt),
+      finishedAt: iso(m.finishedAt),
+      retryAt: iso(m.retryAt),
+      lastStatus: m.lastStatus,
+      callbackUrl: m.callbackUrl,
+      callbackError: m.callbackError,
+    };
+    if (m.result) {
+      const body = (await this.deps.status.resultBody(entry)) ?? Buffer.alloc(0);
+      const { bodyKey: _key, ...result } = m.result;
+      view.result = { ...result, ...encodeBody(body, result.headers['content-type']) };
+    }
+    return view;
+  }
+
+  /** Cancels a call that has not started; 409 once it has (or finished), 404 when unknown. */
+  async cancel(callId: string): Promise<CallView> {
+    const { link, status } = this.deps;
+    const ctx = await link.get();
+    for (;;) {
+      const entry = await status.get(ctx, callId);
+      if (!entry) throw new NotFoundError(`async call "${callId}" is unknown, or finished longer ago than the result TTL`);
+      const { state, attempts } = entry.meta;
+      if (state !== 'queued' || attempts > 0) {
+        throw new ConflictError(`async call "${callId}" cannot be cancelled: it is ${isFinal(state) ? state : attempts > 0 && state === 'queued' ? 'waiting for a retry' : state}`);
+      }
+      try {
+        // Compare-and-set: if a worker started it meanwhile, its "running" wins and we answer 409 on the next turn.
+        await status.put(ctx, { ...entry.meta, state: 'cancelled', finishedAt: Date.now() }, undefined, entry.seq);
+        return this.view(callId);
+      } catch (err) {
+        if (!isConflict(err)) throw this.#fail(err);
+      }
+    }
+  }
+
+  /** Dead letters, oldest first. */
+  async deadLetters(fn: string | undefined, limit: number): Promise<DeadLetterView[]> {
+    const ctx = await this.deps.link.get();
+    const list = await this.deps.dead.list(ctx, fn, limit).catch((err) => Promise.reject(this.#fail(err)));
+    return list.map((d: DeadMeta) => ({
+      callId: d.callId,
+      function: d.fn,
+      status: d.status,
+      attempts: d.attempts,
+      error: d.error,
+      enqueuedAt: iso(d.enqueuedAt)!,
+      failedAt: iso(d.failedAt)!,
+      callbackUrl: d.callbackUrl,
+      bodySize: d.bodySize,
+    }));
+  }
+
+  /**
+   * Queues a dead letter again with a fresh attempt count and the function's current settings (`settings`
+   * may throw, e.g. a 404 for a function no longer deployed); 404 when there is no such dead letter.
+   */
+  async redrive(callId: string, settings: (fn: string) => { maxInflight: number; policy: RetryPolicy }): Promise<void> {
+    const { link, status, dead, bodies } = this.deps;
+    const ctx = await link.get();
+    let fn: string;
+    try {
+      const letter = await dead.get(ctx, callId);
+      if (!letter) throw new NotFoundError(`no dead letter for async call "${callId}"`);
+      const { failedAt: _f, status: _s, attempts: _a, error: _e, ...work } = letter.meta;
+      fn = work.fn;
+      const current = settings(fn);
+      const meta: WorkMeta = { ...work, policy: current.policy };
+      await link.ensureConsumer(ctx, fn, current.maxInflight);
+      await status.put(ctx, { callId, fn: meta.fn, state: 'queued', attempts: 0, maxAttempts: meta.policy.attempts, enqueuedAt: Date.now(), callbackUrl: meta.callbackUrl });
+      const { data } = await bodies.pack(ctx, meta, letter.body, link.names.blobKey(callId, 'request'), (m, k) => ({ ...m, bodyKey: k }));
+      await ctx.js.publish(link.names.workSubject(meta.fn), data, { msgID: `${callId}.redrive.${Date.now()}` });
+      await dead.remove(ctx, callId);
+    } catch (err) {
+      throw this.#fail(err);
+    }
+    this.deps.onEnqueued?.(fn);
+  }
+
+  #fail(err: unknown): unknown {
+    return natsError(err, this.deps.link.opts.nats.url);
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * Async invocations (OpenFaaS's `/async-function/NAME`: 202 + X-Call-Id, result to X-Callback-Url), the call
+ * status API, cancellation, and dead letters. Enqueue is public like `/function/*`; the rest needs admin auth.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { isValidName } from '@spindle/schemas';
+import { basicAuth } from '../auth.ts';
+import { callbackUrl } from '../async/callback.ts';
+import { CALL_ID } from '../async/names.ts';
+import { asyncPolicy } from '../async/policy.ts';
+import type { AsyncQueue } from '../async/queue.ts';
+import { BadRequestError, NotFoundError } from '../errors.ts';
+import { NAMESPACE, type FunctionService } from '../functions.ts';
+
+export interface AsyncRoutesDeps {
+  queue: AsyncQueue;
+  functions: FunctionService;
+  adminPassword: string;
+  maxBodyBytes: number;
+  /** max_inflight of functions without `com.openfaas.queue.max_inflight`. */
+  defaultMaxInflight: number;
+}
+
+// Hop-by-hop headers (RFC 9110 §7.6.1) and framing are not kept with the call.
+const DROP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'host', 'proxy-authorization', 'proxy-authenticate', 'content-length']);
+
+function keptHeaders(headers: IncomingHttpHeaders): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const key in headers) {
+    const v = headers[key];
+    if (v !== undefined && !DROP.has(key)) out[key] = v;
+  }
+  return out;
+}
+
+const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
+
+/** What an enqueue request is about, checked before its body is read. */
+interface Target {
+  fn: string;
+  path: string;
+  callId: string;
+  callbackUrl?: string;
+}
+
+/** Parses `/async-function/name[.openfaas-fn][/rest][?q]` and the async headers; 400 names what is wrong, 404 for an unknown function. */
+function target(req: FastifyRequest, functions: FunctionService): Target {
+  const url = req.raw.url ?? '';
+  const q = url.indexOf('?');
+  const rest = (q < 0 ? url : url.slice(0, q)).slice('/async-function/'.length);
+  const slash = rest.indexOf('/');
+  let fn = decodeURIComponent(slash < 0 ? rest : rest.slice(0, slash));
+  if (fn.endsWith(`.${NAMESPACE}`)) fn = fn.slice(0, -NAMESPACE.length - 1);
+  if (!isValidName(fn)) throw new BadRequestError(`function name "${fn}" is invalid: use lowercase letters, digits and "-" (a DNS-1123 label)`);
+  if (!functions.lookup(fn)) throw new NotFoundError(`function "${fn}" is not deployed; \`spindle list\` shows what is`);
+  const sentId = one(req.headers['x-call-id']);
+  if (sentId !== undefined && !CALL_ID.test(sentId)) throw new BadRequestError(`header "X-Call-Id" must be 1 to 128 letters, digits, "-" or "_", got "${sentId.slice(0, 200)}"`);
+  const cb = one(req.headers['x-callback-url']);
+  if (cb !== undefined && !callbackUrl(cb)) throw new BadRequestError(`header "X-Callback-Url" must be an absolute http:// or https:// URL, got "${cb.slice(0, 200)}"`);
+  return { fn, path: (slash < 0 ? '/' : rest.slice(slash)) + (q < 0 ? '' : url.slice(q)), callId: sentId || randomUUID(), callbackUrl: cb };
+}
+
+/** The async routes, each scope with its own body handling and auth. */
+export function asyncRoutes(deps: AsyncRoutesDeps): FastifyPluginAsync {
+  const settings = (fn: string) => {
+    const live = deps.functions.lookup(fn);
+    if (!live) throw new NotFoundError(`function "${fn}" is not deployed; deploy it again before redriving its calls`);
+    const { maxInflight, retry } = asyncPolicy(live.record.spec.annotations, deps.defaultMaxInflight);
+    return { maxInflight, policy: retry };
+  };
+
+  return async (app) => {
+    app.register(async (pub) => {
+      pub.removeAllContentTypeParsers();
+      pub.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: deps.maxBodyBytes }, (_req, body, done) => done(null, body));
+      const targets = new WeakMap<FastifyRequest, Target>();
+      // Name, function and headers are checked before the body is read: a 404 does not wait for 32 MiB.
+      pub.addHook('onRequest', async (req) => {
+        targets.set(req, target(req, deps.functions));
+      });
+      const enqueue = async (req: FastifyRequest, reply: import('fastify').FastifyReply) => {
+        const t = targets.get(req)!;
+        const { maxInflight, policy } = settings(t.fn);
+        const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+        await deps.queue.enqueue({ fn: t.fn, callId: t.callId, method: req.method, path: t.path, headers: keptHeaders(req.headers), body, callbackUrl: t.callbackUrl, maxInflight, policy });
+        return reply.code(202).header('x-call-id', t.callId).send();
+      };
+      for (const url of ['/async-function/:name', '/async-function/:name/*']) pub.route({ method: ['POST', 'PUT', 'PATCH'], url, bodyLimit: deps.maxBodyBytes, handler: enqueue });
+    });
+
+    app.register(async (admin) => {
+      const check = basicAuth('admin', deps.adminPassword);
+      admin.addHook('onRequest', async (req) => check(req.headers.authorization));
+      admin.get<{ Params: { callId: string } }>('/async-function/status/:callId', async (req) => deps.queue.view(req.params.callId));
+      admin.delete<{ Params: { callId: string } }>('/async-function/:callId', async (req) => deps.queue.cancel(req.params.callId));
+      admin.get<{ Querystring: { function?: string; limit?: string } }>('/system/async/dead-letters', async (req) => {
+        const limit = req.query.limit === undefined ? 100 : Number(req.query.limit);
+        if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new BadRequestError(`query "limit" must be a whole number from 1 to 10000, got "${req.query.limit}"`);
+        if (req.query.function !== undefined && !isValidName(req.query.function)) throw new BadRequestError(`query "function" is not a valid function name: "${req.query.function}"`);
+        return deps.queue.deadLetters(req.query.function, limit);
+      });
+      admin.post<{ Params: { callId: string } }>('/system/async/dead-letters/:callId/redrive', async (req, reply) => {
+        await deps.queue.redrive(req.params.callId, settings);
+        return reply.code(202).header('x-call-id', req.params.callId).send({ callId: req.params.callId, state: 'queued' });
+      });
+    });
+  };
+}

@@ -1,0 +1,132 @@
+/** Runs one batch through a GPU function's `handle`: decode, validate, isolate failures, encode. */
+import { Ajv, type ValidateFunction } from 'ajv';
+import type { AnyGpuFunctionDefinition, GpuContext, GpuSession } from '@spindle/runtime';
+import type { WorkItem, WorkResult } from './messages.ts';
+
+type Ort = import('onnxruntime-node').InferenceSession;
+
+/** A loaded version of a function inside a worker. */
+export interface LoadedFunction {
+  name: string;
+  def: AnyGpuFunctionDefinition;
+  /** Model name → digest. */
+  models: Record<string, string>;
+  validate: ValidateFunction | null;
+}
+
+const ajv = new Ajv({ allErrors: false, strict: false, useDefaults: true });
+
+/** Compiles the input schema, if the input is JSON. */
+export function inputValidator(def: AnyGpuFunctionDefinition): ValidateFunction | null {
+  return typeof def.input === 'string' ? null : ajv.compile(def.input as object);
+}
+
+/** An error with an HTTP status, recognised by shape: the bundle carries its own copy of the runtime's classes. */
+function statusOf(err: unknown): { status: number; code: string; message: string } {
+  const e = err as { statusCode?: unknown; code?: unknown; message?: unknown };
+  if (typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 600) {
+    return { status: e.statusCode, code: typeof e.code === 'string' ? e.code : 'SPINDLE_FUNCTION_ERROR', message: String(e.message) };
+  }
+  return { status: 500, code: 'SPINDLE_FUNCTION_ERROR', message: `handler failed: ${String(e?.message ?? err)}` };
+}
+
+function errorResult(err: unknown): WorkResult {
+  const { status, code, message } = statusOf(err);
+  return { status, code, contentType: 'application/json; charset=utf-8', body: Buffer.from(JSON.stringify({ error: { code, message } })) };
+}
+
+class ModelInputError extends Error {
+  readonly statusCode = 400;
+  readonly code = 'SPINDLE_MODEL_REJECTED_INPUT';
+}
+
+/** Wraps a session: times each run, and turns onnxruntime's errors (wrong shape or type) into 400s. */
+function wrap(session: Ort, model: string, timings: Array<[string, number]>): GpuSession {
+  return {
+    inputNames: session.inputNames,
+    outputNames: session.outputNames,
+    run: (async (...args: Parameters<Ort['run']>) => {
+      const started = performance.now();
+      try {
+        return await session.run(...args);
+      } catch (err) {
+        throw new ModelInputError(`model "${model}" rejected the input: ${String((err as Error).message).split('\n').slice(0, 2).join(' ')}`, { cause: err });
+      } finally {
+        timings.push([model, (performance.now() - started) / 1000]);
+      }
+    }) as GpuSession['run'],
+  };
+}
+
+function decode(fn: LoadedFunction, item: WorkItem): unknown {
+  const body = Buffer.from(item.body.buffer, item.body.byteOffset, item.body.byteLength);
+  if (!fn.validate) return { body, contentType: item.contentType };
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw Object.assign(new Error(`request body is not valid JSON: ${(err as Error).message}`), { statusCode: 400, code: 'SPINDLE_INVALID_INPUT' });
+  }
+  if (!fn.validate(value)) {
+    const e = fn.validate.errors![0];
+    const field = e.instancePath.replace(/^\//, '').replace(/\//g, '.') || (e.params as { missingProperty?: string }).missingProperty || '';
+    throw Object.assign(new Error(field ? `field "${field}" ${e.message}` : `body ${e.message}`), { statusCode: 400, code: 'SPINDLE_INVALID_INPUT' });
+  }
+  return value;
+}
+
+function encode(fn: LoadedFunction, value: unknown): WorkResult {
+  if (value instanceof Error) return errorResult(value);
+  if (typeof fn.def.output === 'string') {
+    if (!(value instanceof Uint8Array)) return errorResult(new Error(`handle must return bytes (output is "${fn.def.output}")`));
+    const contentType = fn.def.output.includes('*') ? 'application/octet-stream' : fn.def.output;
+    return { status: 200, contentType, body: value };
+  }
+  return { status: 200, contentType: 'application/json; charset=utf-8', body: Buffer.from(JSON.stringify(value ?? null)) };
+}
+
+/** Runs `items` through `fn`; a failing item fails only itself (a batch that throws is retried item by item). */
+export async function execute(fn: LoadedFunction, items: WorkItem[], sessions: Map<string, Ort>, ep: 'cuda' | 'cpu', logger: GpuContext['logger']): Promise<{ results: WorkResult[]; timings: Array<[string, number]> }> {
+  const timings: Array<[string, number]> = [];
+  const results: WorkResult[] = new Array(items.length);
+  const good: Array<{ index: number; input: unknown }> = [];
+  items.forEach((item, index) => {
+    try {
+      good.push({ index, input: decode(fn, item) });
+    } catch (err) {
+      results[index] = errorResult(err);
+    }
+  });
+  const ctxFor = (ids: string[]): GpuContext => ({
+    name: fn.name,
+    callIds: ids,
+    ep,
+    logger,
+    session(model: string) {
+      const digest = fn.models[model];
+      const s = digest ? sessions.get(digest) : undefined;
+      if (!s) throw new Error(`model "${model}" is not declared in models (declared: ${Object.keys(fn.models).join(', ')})`);
+      return wrap(s, model, timings);
+    },
+  });
+  const runGroup = async (group: typeof good): Promise<void> => {
+    const ctx = ctxFor(group.map((g) => items[g.index].id));
+    try {
+      if (!fn.def.batch) {
+        results[group[0].index] = encode(fn, await fn.def.handle(group[0].input, ctx));
+        return;
+      }
+      const out = await fn.def.handle(group.map((g) => g.input), ctx);
+      if (!Array.isArray(out) || out.length !== group.length) throw new Error(`a batched handle must return one result per input (got ${Array.isArray(out) ? out.length : typeof out} for ${group.length})`);
+      group.forEach((g, i) => (results[g.index] = encode(fn, out[i])));
+    } catch (err) {
+      if (group.length === 1) results[group[0].index] = errorResult(err);
+      else for (const g of group) await runGroup([g]);
+    }
+  };
+  if (good.length) {
+    if (fn.def.batch) await runGroup(good);
+    else for (const g of good) await runGroup([g]);
+  }
+  return { results, timings };
+}

@@ -1,0 +1,36 @@
+/** Messages between the runner's main thread and its inference workers. */
+import type { GpuFunctionSpec } from '@spindle/runtime';
+import type { ModelInfo } from './model-cache.ts';
+
+/** One job as a worker sees it. */
+export interface WorkItem {
+  id: string;
+  contentType: string;
+  body: Uint8Array;
+}
+
+/** One job's outcome. */
+export interface WorkResult {
+  status: number;
+  contentType: string;
+  body: Uint8Array;
+  code?: string;
+}
+
+/** What a loaded version declares. */
+export interface LoadedInfo {
+  batch: { maxSize: number; maxDelayMs: number } | null;
+  models: string[];
+}
+
+export type ToWorker =
+  | { t: 'init'; ep: 'cuda' | 'cpu'; budgetBytes: number; threads: number }
+  | { t: 'load'; seq: number; key: string; spec: GpuFunctionSpec }
+  | { t: 'unload'; key: string; models: string[] }
+  | { t: 'run'; seq: number; key: string; items: WorkItem[] };
+
+export type FromWorker =
+  | { t: 'loaded'; seq: number; info: LoadedInfo }
+  | { t: 'failed'; seq: number; message: string }
+  | { t: 'done'; seq: number; results: WorkResult[]; timings: Array<[model: string, seconds: number]> }
+  | { t: 'models'; models: ModelInfo[]; loadSeconds?: [digest: string, seconds: number] };

@@ -1,0 +1,269 @@
+/**
+ * The GPU runner's main loop: reads the jobs stream (one consumer group), batches per function,
+ * hands batches to inference workers, answers on the caller's reply stream, and keeps its jobs alive
+ * (heartbeat, idle reset) while reclaiming those of a runner that died.
+ */
+import { hostname } from 'node:os';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { GpuJob, GpuReply, RunnerStatus } from '@spindle/runtime';
+import type { EpChoice } from './ep.ts';
+import type { RunnerMetrics } from './metrics.ts';
+import { WorkerPool } from './pool.ts';
+import { JobStream, type Delivered } from './stream.ts';
+import { FunctionTable, type FnState } from './table.ts';
+
+/** Everything the runner is told (see config.ts for the variables). */
+export interface RunnerOptions {
+  prefix: string;
+  ep: EpChoice;
+  workers: number;
+  threads: number;
+  budgetBytes: number;
+  /** A job idle this long belongs to a dead runner and is reclaimed. */
+  claimIdleMs: number;
+  /** Deliveries after which a job goes to the dead-letter stream. */
+  maxDeliveries: number;
+  /** Most jobs held locally (queued + computing) before the runner stops reading. */
+  prefetch: number;
+  heartbeatMs: number;
+}
+
+interface Held extends GpuJob {
+  at: number;
+}
+
+const json = (status: number, code: string, message: string): GpuReply => ({ id: '', status, code, contentType: 'application/json; charset=utf-8', body: Buffer.from(JSON.stringify({ error: { code, message } })) });
+
+export class Runner {
+  readonly consumer = `${hostname()}-${process.pid}-${Date.now().toString(36)}`;
+  private readonly stream: JobStream;
+  private readonly pool: WorkerPool;
+  private readonly table: FunctionTable;
+  private readonly queues = new Map<string, Held[]>();
+  private readonly held = new Set<string>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly counts: Record<string, number> = {};
+  private readonly batches = { count: 0, items: 0, maxSize: 0, sizes: {} as Record<string, number> };
+  private closing = false;
+  private loops: Promise<void>[] = [];
+  private intervals: NodeJS.Timeout[] = [];
+  private readonly startedAt = new Date().toISOString();
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly reader: Redis,
+    private readonly sub: Redis,
+    private readonly opts: RunnerOptions,
+    private readonly metrics: RunnerMetrics,
+    private readonly logger: Logger,
+  ) {
+    this.stream = new JobStream(redis, reader, opts.prefix, this.consumer);
+    this.pool = new WorkerPool({
+      size: opts.workers,
+      ep: opts.ep.ep,
+      budgetBytes: opts.budgetBytes,
+      threads: opts.threads,
+      onModelLoad: (digest) => metrics.modelLoads.inc({ model: digest.slice(0, 19) }),
+      onWorkerExit: (code) => logger.error({ code }, 'inference worker exited; restarted'),
+    });
+    this.pool.on('idle', () => this.pump());
+    this.table = new FunctionTable(redis, this.stream.keys.functions, this.pool, logger, (name) => this.onFunctionChange(name));
+  }
+
+  /** Joins the group, loads every deployed function, and starts reading, claiming and heartbeating. */
+  async ready(): Promise<void> {
+    await this.stream.ensureGroup();
+    await this.sub.subscribe(this.stream.keys.deploys);
+    this.sub.on('message', (_ch: string, name: string) => void this.table.sync(name).catch((err) => this.logger.error({ err }, 'deploy sync failed')));
+    await this.heartbeat();
+    await this.table.syncAll();
+    await this.heartbeat();
+    this.intervals.push(setInterval(() => void this.heartbeat().catch((err) => this.logger.warn({ err: err.message }, 'heartbeat failed')), this.opts.heartbeatMs));
+    const every = Math.max(100, Math.floor(this.opts.claimIdleMs / 3));
+    this.intervals.push(setInterval(() => void this.keepAlive().catch((err) => this.logger.warn({ err: err.message }, 'claim failed')), every));
+    this.loops.push(this.consume());
+    await this.keepAlive();
+  }
+
+  private async consume(): Promise<void> {
+    while (!this.closing) {
+      try {
+        if (this.held.size >= this.opts.prefetch) {
+          await new Promise((r) => setTimeout(r, 5));
+          continue;
+        }
+        const got = await this.stream.read(Math.min(256, this.opts.prefetch - this.held.size), 1000);
+        for (const d of got) this.accept(d);
+      } catch (err) {
+        if (this.closing) break;
+        this.logger.warn({ err: (err as Error).message }, 'reading the jobs stream failed; retrying');
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  }
+
+  /** Resets the idle time of held jobs, then reclaims jobs a dead runner left behind. */
+  private async keepAlive(): Promise<void> {
+    if (this.held.size) await this.stream.refresh([...this.held]);
+    const claimed = await this.stream.claim(this.opts.claimIdleMs, 256);
+    for (const d of claimed) {
+      if (this.held.has(d.entry)) continue;
+      if (d.deliveries > this.opts.maxDeliveries) {
+        const reason = `job ${d.job?.id ?? d.entry} of function ${d.job?.fn ?? '?'} was delivered ${d.deliveries} times without completing (the runner died while computing it each time); moved to ${this.stream.keys.dead}`;
+        this.logger.error({ entry: d.entry, deliveries: d.deliveries }, 'job dead-lettered');
+        this.count(d.job?.fn ?? 'unknown', 'dead');
+        await this.stream.deadLetter(d, reason);
+        continue;
+      }
+      this.logger.info({ entry: d.entry, deliveries: d.deliveries }, 'reclaimed a job from a dead runner');
+      this.accept(d);
+    }
+  }
+
+  private accept(d: Delivered): void {
+    const job = d.job;
+    if (!job) {
+      void this.stream.deadLetter(d, `stream entry ${d.entry} is not a job (missing id, fn or reply)`);
+      return;
+    }
+    this.held.add(job.entry);
+    if (job.deadline && Date.now() > job.deadline) return this.skip(job);
+    const fn = this.table.fns.get(job.fn);
+    if (!fn) return void this.answer(job, json(404, 'SPINDLE_NOT_FOUND', `function "${job.fn}" is not loaded in the GPU runner`), 'unknown');
+    if (fn.state === 'failed' && !fn.active) return void this.answer(job, json(500, 'SPINDLE_GPU_LOAD_FAILED', `function "${job.fn}" failed to load in the GPU runner: ${fn.error}`), 'error');
+    const q = this.queues.get(job.fn) ?? [];
+    this.queues.set(job.fn, q);
+    q.push({ ...job, at: performance.now() });
+    this.metrics.queueDepth.inc({ function: job.fn });
+    this.pump();
+  }
+
+  private skip(job: GpuJob): void {
+    // The caller has given up: computing would waste the GPU. No reply: nobody reads it.
+    void this.answer(job, null, 'expired');
+  }
+
+  private count(fn: string, status: string, n = 1): void {
+    this.metrics.jobs.inc({ function: fn, status }, n);
+    this.counts[status] = (this.counts[status] ?? 0) + n;
+  }
+
+  private async answer(job: GpuJob, reply: GpuReply | null, status: string): Promise<void> {
+    this.count(job.fn, status);
+    try {
+      await this.stream.finish(job, reply && { ...reply, id: job.id });
+    } catch (err) {
+      this.logger.error({ err: (err as Error).message, entry: job.entry }, 'could not answer a job; it will be reclaimed');
+    } finally {
+      this.held.delete(job.entry);
+    }
+  }
+
+  private onFunctionChange(name: string): void {
+    const fn = this.table.fns.get(name);
+    const q = this.queues.get(name) ?? [];
+    if (!fn || (fn.state === 'failed' && !fn.active)) {
+      this.queues.delete(name);
+      this.metrics.queueDepth.dec({ function: name }, q.length);
+      const msg = fn ? `function "${name}" failed to load in the GPU runner: ${fn.error}` : `function "${name}" was removed`;
+      for (const job of q) void this.answer(job, json(fn ? 500 : 404, fn ? 'SPINDLE_GPU_LOAD_FAILED' : 'SPINDLE_NOT_FOUND', msg), 'error');
+    }
+    this.pump();
+  }
+
+  /** Sends ready batches to idle workers, the function waiting longest first. */
+  private pump(): void {
+    while (this.pool.idle() > 0) {
+      let best: { fn: FnState; q: Held[] } | null = null;
+      const now = performance.now();
+      for (const [name, q] of this.queues) {
+        const fn = this.table.fns.get(name);
+        if (!q.length || !fn?.active) continue;
+        const b = fn.active.info.batch;
+        const ready = !b || q.length >= b.maxSize || now - q[0].at >= b.maxDelayMs;
+        if (!ready) {
+          this.arm(name, b!.maxDelayMs - (now - q[0].at));
+          continue;
+        }
+        if (!best || q[0].at < best.q[0].at) best = { fn, q };
+      }
+      if (!best) return;
+      this.dispatch(best.fn, best.q);
+    }
+  }
+
+  private arm(name: string, ms: number): void {
+    if (this.timers.has(name)) return;
+    this.timers.set(name, setTimeout(() => (this.timers.delete(name), this.pump()), Math.max(0, Math.ceil(ms))));
+  }
+
+  private dispatch(fn: FnState, q: Held[]): void {
+    const v = fn.active!;
+    const taken = q.splice(0, v.info.batch?.maxSize ?? 1);
+    this.metrics.queueDepth.dec({ function: fn.name }, taken.length);
+    const now = Date.now();
+    const jobs = taken.filter((j) => !(j.deadline && now > j.deadline) || (this.skip(j), false));
+    if (!jobs.length) return;
+    v.inflight++;
+    this.metrics.batchSize.observe({ function: fn.name }, jobs.length);
+    this.batches.count++;
+    this.batches.items += jobs.length;
+    this.batches.maxSize = Math.max(this.batches.maxSize, jobs.length);
+    this.batches.sizes[jobs.length] = (this.batches.sizes[jobs.length] ?? 0) + 1;
+    const items = jobs.map((j) => ({ id: j.callId, contentType: j.contentType, body: j.body }));
+    this.pool
+      .run(v.key, items)
+      .then(({ results, timings }) => {
+        for (const [model, s] of timings) this.metrics.inference.observe({ function: fn.name, model }, s);
+        jobs.forEach((j, i) => {
+          const r = results[i];
+          void this.answer(j, { id: j.id, status: r.status, contentType: r.contentType, body: Buffer.from(r.body.buffer, r.body.byteOffset, r.body.byteLength), code: r.code }, r.status < 400 ? 'ok' : 'error');
+        });
+      })
+      .catch((err) => {
+        for (const j of jobs) void this.answer(j, json(502, 'SPINDLE_GPU_WORKER_FAILED', `the inference worker failed: ${(err as Error).message}`), 'error');
+      })
+      .finally(() => this.table.release(v));
+  }
+
+  /** The heartbeat, also GET /system/runner. */
+  status(): RunnerStatus {
+    const mem = process.memoryUsage();
+    const models = this.pool.models();
+    return {
+      id: this.consumer,
+      pid: process.pid,
+      startedAt: this.startedAt,
+      at: new Date().toISOString(),
+      ep: this.opts.ep.ep,
+      device: this.opts.ep.device,
+      epReason: this.opts.ep.reason,
+      workers: this.opts.workers,
+      functions: [...this.table.fns.values()].map((f) => ({ name: f.name, version: f.active?.spec.version ?? 0, models: f.active?.info.models ?? [], batch: f.active?.info.batch ?? null, state: f.state + (f.error ? `: ${f.error}` : '') })),
+      models,
+      memory: { rssBytes: mem.rss, heapBytes: mem.heapUsed, modelBytes: models.reduce((n, m) => n + m.bytes, 0), budgetBytes: this.opts.budgetBytes },
+      queue: { local: [...this.queues.values()].reduce((n, q) => n + q.length, 0), inFlight: this.held.size },
+      batches: { ...this.batches, meanSize: this.batches.count ? this.batches.items / this.batches.count : 0 },
+      jobs: { ...this.counts },
+    };
+  }
+
+  private async heartbeat(): Promise<void> {
+    await this.redis.set(this.stream.keys.heartbeat, JSON.stringify(this.status()), 'PX', this.opts.heartbeatMs * 3);
+  }
+
+  /** Stops reading, lets computing batches finish (bounded), and leaves unanswered jobs pending for the next runner. */
+  async close(graceMs = 10_000): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    for (const i of this.intervals) clearInterval(i);
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.reader.disconnect();
+    const deadline = Date.now() + graceMs;
+    while ([...this.table.fns.values()].some((f) => (f.active?.inflight ?? 0) > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await this.redis.del(this.stream.keys.heartbeat).catch(() => {});
+    await Promise.allSettled(this.loops);
+    await this.pool.close();
+  }
+}

@@ -1,0 +1,93 @@
+/** The jobs stream, seen from the runner: read, claim, keep alive, answer, dead-letter. */
+import type { Redis } from 'ioredis';
+import { GPU_GROUP, decodeJob, encodeReply, gpuKeys, type GpuJob, type GpuReply } from '@spindle/runtime';
+
+type RawEntry = [Buffer, Buffer[] | null];
+
+/** A job plus how many times it has been delivered. */
+export interface Delivered {
+  job: GpuJob | null;
+  entry: string;
+  raw: Buffer[];
+  deliveries: number;
+}
+
+export class JobStream {
+  readonly keys: ReturnType<typeof gpuKeys>;
+  constructor(
+    private readonly redis: Redis,
+    private readonly reader: Redis,
+    prefix: string,
+    readonly consumer: string,
+  ) {
+    this.keys = gpuKeys(prefix);
+  }
+
+  /** Creates the consumer group (from the start of the stream, so jobs queued before any runner existed are served). */
+  async ensureGroup(): Promise<void> {
+    try {
+      await this.redis.xgroup('CREATE', this.keys.jobs, GPU_GROUP, '0', 'MKSTREAM');
+    } catch (err) {
+      if (!String((err as Error).message).includes('BUSYGROUP')) throw err;
+    }
+  }
+
+  /** Blocks up to `blockMs` for new jobs (XREADGROUP ... >). */
+  async read(count: number, blockMs: number): Promise<Delivered[]> {
+    const res = (await this.reader.callBuffer('XREADGROUP', 'GROUP', GPU_GROUP, this.consumer, 'COUNT', count, 'BLOCK', blockMs, 'STREAMS', this.keys.jobs, '>')) as Array<[Buffer, RawEntry[]]> | null;
+    if (!res) return [];
+    return res[0][1].map(([id, raw]) => this.delivered(id.toString(), raw ?? [], 1));
+  }
+
+  private delivered(entry: string, raw: Buffer[], deliveries: number): Delivered {
+    return { job: decodeJob(entry, raw), entry, raw, deliveries };
+  }
+
+  /** Takes over jobs idle for `minIdleMs` (their runner died), with their delivery counts. */
+  async claim(minIdleMs: number, count: number): Promise<Delivered[]> {
+    const out: Delivered[] = [];
+    let cursor = '0-0';
+    do {
+      const res = (await this.redis.callBuffer('XAUTOCLAIM', this.keys.jobs, GPU_GROUP, this.consumer, minIdleMs, cursor, 'COUNT', count)) as [Buffer, RawEntry[], Buffer[]?];
+      cursor = res[0].toString();
+      const entries = res[1].filter((e): e is [Buffer, Buffer[]] => e[1] !== null);
+      if (!entries.length) continue;
+      const pipe = this.redis.pipeline();
+      for (const [id] of entries) pipe.xpending(this.keys.jobs, GPU_GROUP, id.toString(), id.toString(), 1);
+      const counts = (await pipe.exec()) ?? [];
+      entries.forEach(([id, raw], i) => {
+        const row = (counts[i]?.[1] as Array<[string, string, number, number]> | undefined)?.[0];
+        out.push(this.delivered(id.toString(), raw, row ? Number(row[3]) : 1));
+      });
+    } while (cursor !== '0-0' && out.length < count);
+    return out;
+  }
+
+  /** Resets the idle time of jobs this runner holds, so a long inference is not mistaken for a dead runner. */
+  async refresh(entries: string[]): Promise<void> {
+    for (let i = 0; i < entries.length; i += 500) {
+      await this.redis.xclaim(this.keys.jobs, GPU_GROUP, this.consumer, 0, ...entries.slice(i, i + 500), 'JUSTID');
+    }
+  }
+
+  /** Answers the caller, then acknowledges and deletes the job and lowers its function's depth. */
+  async finish(job: { entry: string; fn: string; reply?: string }, reply: GpuReply | null): Promise<void> {
+    const pipe = this.redis.multi();
+    if (reply && job.reply) {
+      pipe.xadd(job.reply, 'MAXLEN', '~', '10000', '*', ...encodeReply(reply));
+      pipe.pexpire(job.reply, 600_000);
+    }
+    pipe.xack(this.keys.jobs, GPU_GROUP, job.entry);
+    pipe.xdel(this.keys.jobs, job.entry);
+    pipe.hincrby(this.keys.depth, job.fn, -1);
+    await pipe.exec();
+  }
+
+  /** Moves a job to the dead-letter stream with the reason, and tells its caller. */
+  async deadLetter(d: Delivered, reason: string): Promise<void> {
+    await this.redis.xadd(this.keys.dead, 'MAXLEN', '~', '10000', '*', ...d.raw, 'reason', reason, 'deliveries', String(d.deliveries));
+    const body = Buffer.from(JSON.stringify({ error: { code: 'SPINDLE_GPU_DEAD_LETTER', message: reason } }));
+    const fn = d.job?.fn ?? 'unknown';
+    await this.finish({ entry: d.entry, fn, reply: d.job?.reply }, d.job ? { id: d.job.id, status: 502, code: 'SPINDLE_GPU_DEAD_LETTER', contentType: 'application/json; charset=utf-8', body } : null);
+  }
+}

@@ -1,0 +1,5 @@
+// Worker threads do not inherit the parent's `--import tsx` hooks on Node 20: register tsx here, then load the TypeScript worker.
+import { register } from 'tsx/esm/api';
+
+register();
+await import('./worker.ts');
