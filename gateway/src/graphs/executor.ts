@@ -162,7 +162,9 @@ export class GraphExecutor {
         await runs.setStatus(run.id, 'running');
         await events.emit(run.id, 'run.started', undefined, { graph: run.graph, version: run.graphVersion });
       }
-      const config = { configurable: { thread_id: run.id }, signal: active.abort.signal, recursionLimit: plan.order.length + 10 };
+      // durability 'sync': a step's checkpoint is stored before the next step starts, so a node that
+      // finished is never run again after a crash ('async' could lose the last checkpoint).
+      const config = { configurable: { thread_id: run.id }, signal: active.abort.signal, recursionLimit: plan.order.length + 10, durability: 'sync' as const };
       const final = (await graph.invoke(resume ? null : { input: run.input }, config)) as GraphState;
       const output = this.outputOf(plan, final);
       await events.flush(run.id);
