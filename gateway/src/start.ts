@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { configFromEnv, type PlatformConfig } from './config.ts';
 import { createPlatform, type Platform } from './main.ts';
-import { ensureRedis, startRunnerProcess } from './gpu/local.ts';
+import { startRunnerProcess } from './gpu/local.ts';
+import { ensureService, natsService, redisService } from './services.ts';
 
 export interface StartOptions {
   /** Overrides on top of the environment's configuration. */
@@ -33,8 +34,8 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
       { level: 'warn', stream: process.stderr },
     ]),
   );
-  // GPU functions: Redis (a local redis-server when none answers) and the runner as a child process.
-  const redis = await ensureRedis(config.redisUrl, config.dataDir, logger);
+  // Redis (GPU work) and NATS (async, run events): local servers when none answer; then the GPU runner.
+  const [redis, nats] = await Promise.all([ensureService(redisService(config.redisUrl), config.dataDir, logger), ensureService(natsService(config.natsUrl), config.dataDir, logger)]);
   const runner =
     process.env.SPINDLE_GPU_RUNNER === '0'
       ? null
@@ -46,6 +47,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
     await close();
     if (runner && runner.exitCode === null) await new Promise((r) => runner.once('exit', r));
     redis?.kill('SIGTERM');
+    nats?.kill('SIGTERM');
   };
   let stopping = false;
   const stop = (signal: string) => {
