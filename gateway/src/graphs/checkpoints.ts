@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import { PostgresSaver } from '@langchain/langgraph-checkpoint-postgres';
 import type pg from 'pg';
+import { BatchedPostgresSaver } from './saver.ts';
 import type { Database } from '../store/types.ts';
 
 /**
@@ -9,7 +10,7 @@ import type { Database } from '../store/types.ts';
  * under a session advisory lock: two gateways starting at once take turns.
  */
 export async function createCheckpointer(db: Database): Promise<PostgresSaver> {
-  const saver = new PostgresSaver(db.pool, undefined, { schema: db.schema });
+  const saver = new BatchedPostgresSaver(db.pool, { schema: db.schema });
   const key = createHash('sha256').update(`spindle-checkpoints:${db.schema}`).digest().readBigInt64BE(0);
   const client = await db.pool.connect();
   try {

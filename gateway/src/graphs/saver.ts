@@ -1,0 +1,69 @@
+/**
+ * LangGraph's PostgresSaver, with each `put` and `putWrites` sent as ONE statement: the saver's own
+ * upserts become data-modifying CTEs of a single INSERT, which Postgres applies atomically. Upstream
+ * sends BEGIN, one statement per blob or write, and COMMIT (about 11 round trips per graph step); with
+ * checkpoints stored before every step, those round trips were most of a node's orchestration cost.
+ * Reads (getTuple, list) are upstream's.
+ */
+import type { RunnableConfig } from '@langchain/core/runnables';
+import { WRITES_IDX_MAP, type ChannelVersions, type Checkpoint, type CheckpointMetadata, type PendingWrite } from '@langchain/langgraph-checkpoint';
+import { PostgresSaver } from '@langchain/langgraph-checkpoint-postgres';
+import type pg from 'pg';
+
+/** The upstream statements this class reuses (a private field of PostgresSaver). */
+interface Statements {
+  UPSERT_CHECKPOINT_BLOBS_SQL: string;
+  UPSERT_CHECKPOINTS_SQL: string;
+  UPSERT_CHECKPOINT_WRITES_SQL: string;
+  INSERT_CHECKPOINT_WRITES_SQL: string;
+}
+
+/** Joins statements into one: all but the last become CTEs; `$n` placeholders are renumbered. */
+export function combine(parts: Array<[string, unknown[]]>): [string, unknown[]] {
+  const params: unknown[] = [];
+  const renumbered = parts.map(([sql, values]) => {
+    const offset = params.length;
+    params.push(...values);
+    return sql.trim().replace(/;\s*$/, '').replace(/\$(\d+)/g, (_m, n: string) => `$${Number(n) + offset}`);
+  });
+  const last = renumbered.pop()!;
+  if (renumbered.length === 0) return [last, params];
+  return [`WITH ${renumbered.map((s, i) => `s${i} AS (${s})`).join(', ')} ${last}`, params];
+}
+
+export class BatchedPostgresSaver extends PostgresSaver {
+  constructor(
+    private readonly db: pg.Pool,
+    options: { schema: string },
+  ) {
+    super(db, undefined, options);
+  }
+
+  private get statements(): Statements {
+    return (this as unknown as { SQL_STATEMENTS: Statements }).SQL_STATEMENTS;
+  }
+
+  override async put(config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata, newVersions: ChannelVersions): Promise<RunnableConfig> {
+    if (config.configurable === undefined) throw new Error('Missing "configurable" field in "config" param');
+    const { thread_id, checkpoint_ns = '', checkpoint_id } = config.configurable;
+    const [blobs, serializedMetadata] = await Promise.all([
+      this._dumpBlobs(thread_id, checkpoint_ns, checkpoint.channel_values, newVersions),
+      this._dumpMetadata(metadata),
+    ]);
+    const sql = this.statements;
+    const parts: Array<[string, unknown[]]> = blobs.map((b) => [sql.UPSERT_CHECKPOINT_BLOBS_SQL, b]);
+    parts.push([sql.UPSERT_CHECKPOINTS_SQL, [thread_id, checkpoint_ns, checkpoint.id, checkpoint_id, this._dumpCheckpoint(checkpoint), serializedMetadata]]);
+    const [text, params] = combine(parts);
+    await this.db.query(text, params);
+    return { configurable: { thread_id, checkpoint_ns, checkpoint_id: checkpoint.id } };
+  }
+
+  override async putWrites(config: RunnableConfig, writes: PendingWrite[], taskId: string): Promise<void> {
+    if (writes.length === 0) return;
+    const sql = this.statements;
+    const query = writes.every(([channel]) => channel in WRITES_IDX_MAP) ? sql.UPSERT_CHECKPOINT_WRITES_SQL : sql.INSERT_CHECKPOINT_WRITES_SQL;
+    const dumped = await this._dumpWrites(config.configurable?.thread_id, config.configurable?.checkpoint_ns, config.configurable?.checkpoint_id, taskId, writes);
+    const [text, params] = combine(dumped.map((w) => [query, w]));
+    await this.db.query(text, params);
+  }
+}
