@@ -1,13 +1,14 @@
 /** What the async tests share: a callback receiver, a private nats-server, stream cleanup, a platform per test. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createConnection } from 'node:net';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import type { PlatformConfig } from '@spindle/gateway';
+import { ASYNC_ANNOTATIONS as ANNOTATIONS, type PlatformConfig } from '@spindle/gateway';
+import { expect } from 'vitest';
 import pg from 'pg';
-import { MACHINE_PG, startPlatform, tempDir, uniqueName } from './harness.ts';
+import { MACHINE_PG, startPlatform, tempDir, uniqueName, type Api } from './harness.ts';
 
 export const MACHINE_NATS = process.env.TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -90,6 +91,16 @@ export async function dropSchema(schema: string): Promise<void> {
   await client.end();
 }
 
+/** Names of the streams under `prefix`. */
+export async function streamsOf(natsUrl: string, prefix: string): Promise<string[]> {
+  const nc = await connect({ servers: natsUrl, timeout: 2000 });
+  const jsm = await jetstreamManager(nc);
+  const names: string[] = [];
+  for await (const name of jsm.streams.names()) if (name.startsWith(`${prefix}_`)) names.push(name);
+  await nc.close();
+  return names.sort();
+}
+
 /** A platform on its own NATS prefix and database schema (machine Postgres: fast to start); `stop()` removes both. */
 export async function asyncPlatform(overrides: Partial<PlatformConfig> = {}) {
   const natsPrefix = uniqueName('async').replace('_', '');
@@ -126,9 +137,10 @@ export class NatsServer {
     return `nats://127.0.0.1:${this.port}`;
   }
 
-  async start(): Promise<this> {
+  /** Starts on the same port as before; `fresh`: with an empty store, as a server without persistence restarts. */
+  async start(fresh = false): Promise<this> {
     this.port ||= await freePort();
-    this.#dir ||= await tempDir('spindle-nats-');
+    if (fresh || !this.#dir) this.#dir = await tempDir('spindle-nats-');
     this.#child = spawn('/usr/sbin/nats-server', ['-js', '-a', '127.0.0.1', '-p', String(this.port), '-sd', this.#dir], { stdio: 'ignore' });
     const deadline = Date.now() + 10_000;
     while (!(await listening(this.port))) {
@@ -159,3 +171,53 @@ function listening(port: number): Promise<boolean> {
     sock.once('error', () => resolve(false));
   });
 }
+
+type Started = Awaited<ReturnType<typeof asyncPlatform>>;
+
+/** What the current test started; `runCleanups` (afterEach) undoes it, last first. */
+export const cleanups: Array<() => Promise<unknown>> = [];
+
+/** Runs and forgets every cleanup, last first, ignoring failures. */
+export async function runCleanups(): Promise<void> {
+  while (cleanups.length) await cleanups.pop()!().catch(() => {});
+}
+
+/** A platform (own prefix) and a callback receiver, both gone after the test. */
+export async function setup(overrides: Parameters<typeof asyncPlatform>[0] = {}): Promise<{ p: Started; api: Api; cb: CallbackReceiver }> {
+  const p = await asyncPlatform(overrides);
+  cleanups.push(() => p.stop());
+  const cb = await new CallbackReceiver().start();
+  cleanups.push(() => cb.close());
+  return { p, api: p.api, cb };
+}
+
+/** Deploys a test fixture (one replica at most) with annotations. */
+export async function deploy(api: Api, name: string, annotations: Record<string, string> = {}, fn = 'flaky'): Promise<void> {
+  const res = await api.deploy(name, fn, { annotations, labels: { 'com.openfaas.scale.max': '1' } });
+  expect(res.status, await res.clone().text()).toBe(202);
+}
+
+/** POST /async-function/<target>; returns the response and its call id. */
+export async function enqueue(api: Api, target: string, init: RequestInit = {}): Promise<{ res: Response; callId: string }> {
+  const res = await fetch(`${api.url}/async-function/${target}`, { method: 'POST', ...init });
+  return { res, callId: res.headers.get('x-call-id') ?? '' };
+}
+
+/** POSTs like curl does with a body over 1 KiB: `Expect: 100-continue`, the body after the interim 100. */
+export function postExpecting100(url: string, body: Buffer, headers: Record<string, string>): Promise<{ status: number; callId: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: 'POST', headers: { ...headers, expect: '100-continue', 'content-length': body.length } }, (res) => {
+      res.resume();
+      resolve({ status: res.statusCode ?? 0, callId: String(res.headers['x-call-id']) });
+    });
+    req.on('continue', () => req.end(body));
+    req.on('error', reject);
+  });
+}
+
+/** GET /async-function/status/:callId as JSON. */
+export const status = async (api: Api, callId: string) => (await api.system('GET', `/async-function/status/${callId}`)).json();
+/** The flaky fixture's counters. */
+export const stats = async (api: Api, fn: string) => (await api.invoke(fn, { method: 'GET', path: '/stats' })).json();
+/** Retry annotations with short waits. */
+export const fast = (attempts: number) => ({ [ANNOTATIONS.attempts]: String(attempts), [ANNOTATIONS.minWait]: '50ms', [ANNOTATIONS.maxWait]: '200ms' });

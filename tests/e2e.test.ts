@@ -2,7 +2,7 @@
  * End to end with the real CLI against a running platform (`spindle start`, what `npm start` runs), in a temp project:
  * new, up, invoke, list, describe, logs, scale, secret, up --watch, remove, kill -9 and restart, Ctrl-C.
  */
-import { cp, readFile, writeFile } from 'node:fs/promises';
+import { cp, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -34,6 +34,8 @@ beforeAll(async () => {
   project = await tempDir('spindle-e2e-');
   await cp(join(ROOT, 'stack.yml'), join(project, 'stack.yml'));
   await cp(join(ROOT, 'functions'), join(project, 'functions'), { recursive: true });
+  // The project's installed dependencies: the GPU functions' model recipes read models out of npm packages.
+  await symlink(join(ROOT, 'node_modules'), join(project, 'node_modules'), 'dir');
   const port = 20000 + Math.floor(Math.random() * 20000);
   // No login and no SPINDLE_ADMIN_PASSWORD: the CLI finds the password the gateway wrote into the data dir.
   env = { PORT: String(port), OPENFAAS_URL: `http://127.0.0.1:${port}`, SPINDLE_CONFIG_DIR: join(project, '.config') };

@@ -257,3 +257,19 @@ describe('internal invoker', () => {
     await expect(pending).rejects.toMatchObject({ statusCode: 499 });
   });
 });
+
+describe('Expect: 100-continue', () => {
+  it('is answered by the gateway, not forwarded (curl sends it for bodies over 1 KiB)', async () => {
+    const { request } = await import('node:http');
+    const body = Buffer.alloc(4096, 120);
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(`${api.url}/function/echo`, { method: 'POST', headers: { expect: '100-continue', 'content-length': body.length } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('continue', () => req.end(body));
+      req.on('error', reject);
+    });
+    expect(status).toBe(200);
+  });
+});

@@ -1,6 +1,9 @@
 /**
  * `npm run bench:gpu`: in one run, bare onnxruntime `session.run` in a loop (the floor) against the
- * same generated MLP through gateway + Redis stream + runner; concurrency 1 and 32; batched vs unbatched.
+ * same generated models through gateway + Redis stream + runner. The trivial MLP (16 → 64 → 16)
+ * measures what the path adds to one call and the path's own ceiling; the heavy one (recipe in
+ * tests/fixtures/gpu-heavy), whose inference
+ * dominates, measures throughput at concurrency 32, batched against unbatched and against the bare loop.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -14,32 +17,38 @@ import { Pool } from 'undici';
 import { buildFunction } from '@spindle/cli';
 import { configFromEnv, createPlatform } from '@spindle/gateway';
 import { mlpModel } from '@spindle/gpu-runner';
+import heavyModel, { HEAVY } from '../../tests/fixtures/gpu-heavy/heavy.onnx.ts';
+import { HEAVY_BATCH } from '../../tests/fixtures/gpu-heavy/handler.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const DIM = 16;
+const HEAVY_DIM = HEAVY.dim;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
+const PAIRS = 5;
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))];
-const row = (seed: number) => Array.from({ length: DIM }, (_, i) => Math.sin(seed + i));
+const row = (seed: number, dim = DIM) => Array.from({ length: dim }, (_, i) => Math.sin(seed + i));
 
-async function bare(batch: number): Promise<{ p50ms: number; rowsPerSec: number }> {
-  const session = await ort.InferenceSession.create(mlpModel({ dim: DIM, hidden: 64 }), { intraOpNumThreads: 1 });
-  const x = new ort.Tensor('float32', Float32Array.from({ length: batch * DIM }, (_, i) => Math.sin(i)), [batch, DIM]);
-  for (let i = 0; i < 200; i++) await session.run({ x });
+/** `session.run` in a loop on one thread (the runner below also gets one): the floor. */
+async function bare(model: Uint8Array, dim: number, batch: number, seconds = SECONDS): Promise<{ p50ms: number; rowsPerSec: number }> {
+  const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+  const x = new ort.Tensor('float32', Float32Array.from({ length: batch * dim }, (_, i) => Math.sin(i)), [batch, dim]);
+  const warm = performance.now() + 500;
+  while (performance.now() < warm) await session.run({ x });
   const lat: number[] = [];
-  const end = performance.now() + SECONDS * 1000;
+  const end = performance.now() + seconds * 1000;
   while (performance.now() < end) {
     const t = performance.now();
     await session.run({ x });
     lat.push(performance.now() - t);
   }
   await session.release();
-  return { p50ms: pct(lat, 50), rowsPerSec: (lat.length * batch) / SECONDS };
+  return { p50ms: pct(lat, 50), rowsPerSec: (lat.length * batch) / seconds };
 }
 
-async function load(pool: Pool, fn: string, concurrency: number): Promise<{ p50ms: number; p99ms: number; rps: number; errors: number }> {
+async function load(pool: Pool, fn: string, concurrency: number, dim = DIM, seconds = SECONDS): Promise<{ p50ms: number; p99ms: number; rps: number; errors: number }> {
   const lat: number[] = [];
   let errors = 0;
-  const body = JSON.stringify({ x: row(1) });
+  const body = JSON.stringify({ x: row(1, dim) });
   const one = async () => {
     const t = performance.now();
     const res = await pool.request({ path: `/function/${fn}`, method: 'POST', body, headers: { 'content-type': 'application/json' } });
@@ -47,20 +56,25 @@ async function load(pool: Pool, fn: string, concurrency: number): Promise<{ p50m
     if (res.statusCode !== 200) errors++;
     return performance.now() - t;
   };
-  for (let i = 0; i < 100; i++) await one();
-  const end = performance.now() + SECONDS * 1000;
+  const warm = performance.now() + 500;
+  while (performance.now() < warm) await one();
+  const end = performance.now() + seconds * 1000;
   await Promise.all(Array.from({ length: concurrency }, async () => {
     while (performance.now() < end) lat.push(await one());
   }));
-  return { p50ms: pct(lat, 50), p99ms: pct(lat, 99), rps: lat.length / SECONDS, errors };
+  return { p50ms: pct(lat, 50), p99ms: pct(lat, 99), rps: lat.length / seconds, errors };
 }
 
 const prefix = `bench${Date.now().toString(36)}`;
 const dataDir = await mkdtemp(join(tmpdir(), 'spindle-bench-gpu-'));
 const config = { ...configFromEnv({}), dataDir, port: 0, adminPassword: 'bench', logLevel: 'silent', redisPrefix: prefix };
 process.stderr.write('bare onnxruntime loops...\n');
-const bare1 = await bare(1);
-const bare32 = await bare(32);
+const trivial = mlpModel({ dim: DIM, hidden: 64 });
+const heavy = await heavyModel();
+const bare1 = await bare(trivial, DIM, 1);
+const bareHeavy1 = await bare(heavy, HEAVY_DIM, 1);
+const bareHeavyBatched = await bare(heavy, HEAVY_DIM, HEAVY_BATCH);
+const bareHeavy32 = await bare(heavy, HEAVY_DIM, 32);
 
 const platform = await createPlatform(config, pino({ level: 'silent' }));
 const url = await platform.listen();
@@ -70,7 +84,8 @@ const runner = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'gpu-runne
 });
 await new Promise<void>((ok) => runner.stdout!.on('data', (d: Buffer) => d.toString().includes('gpu-runner ready') && ok()));
 const auth = 'Basic ' + Buffer.from('admin:bench').toString('base64');
-for (const [service, fixture] of [['mlp', 'gpu-mlp'], ['mlp1', 'gpu-mlp1']]) {
+const services = [['mlp', 'gpu-mlp'], ['mlp1', 'gpu-mlp1'], ['heavy', 'gpu-heavy'], ['heavy1', 'gpu-heavy1']];
+for (const [service, fixture] of services) {
   const outDir = await mkdtemp(join(tmpdir(), 'spindle-bench-build-'));
   const r = await buildFunction({ name: fixture, handlerDir: join(ROOT, 'tests/fixtures', fixture), stackDir: ROOT, outDir, lang: 'gpu' });
   for (const blob of [...(r.models ?? []).map((m) => ({ digest: m.digest, path: m.path })), { digest: r.digest, path: r.bundlePath }]) {
@@ -82,30 +97,57 @@ for (const [service, fixture] of [['mlp', 'gpu-mlp'], ['mlp1', 'gpu-mlp1']]) {
 }
 for (;;) {
   const s = await (await fetch(`${url}/system/runner`, { headers: { authorization: auth } })).json();
-  if (s.alive && ['mlp', 'mlp1'].every((n) => s.functions.some((f: { name: string; version: number }) => f.name === n && f.version > 0))) break;
+  if (s.alive && services.every(([n]) => s.functions.some((f: { name: string; version: number }) => f.name === n && f.version > 0))) break;
   await new Promise((r) => setTimeout(r, 100));
 }
 const pool = new Pool(url, { connections: 64, pipelining: 1 });
 process.stderr.write('through gateway + stream + runner...\n');
 const gw1 = await load(pool, 'mlp1', 1);
-const gwUnbatched32 = await load(pool, 'mlp1', 32);
-const gwBatched32 = await load(pool, 'mlp', 32);
-const gwBatched1 = await load(pool, 'mlp', 1);
+// The trivial model batched: what the path itself sustains when inference costs nothing.
+const ceiling = await load(pool, 'mlp', 32);
+const before = (await (await fetch(`${url}/system/runner`, { headers: { authorization: auth } })).json()).batches;
+const gwBatched32 = await load(pool, 'heavy', 32, HEAVY_DIM);
+const after = (await (await fetch(`${url}/system/runner`, { headers: { authorization: auth } })).json()).batches;
+const gwUnbatched32 = await load(pool, 'heavy1', 32, HEAVY_DIM);
+const gwHeavy1 = await load(pool, 'heavy1', 1, HEAVY_DIM);
+// Via gateway against bare, in alternating pairs: other load on the machine hits both sides of a pair
+// alike, and the median pair is the figure.
+const pairs: Array<{ bareRowsPerSec: number; gatewayRps: number; ratio: number }> = [];
+for (let i = 0; i < PAIRS; i++) {
+  const b = await bare(heavy, HEAVY_DIM, HEAVY_BATCH, SECONDS / 2);
+  const g = await load(pool, 'heavy', 32, HEAVY_DIM, SECONDS / 2);
+  pairs.push({ bareRowsPerSec: Math.round(b.rowsPerSec), gatewayRps: Math.round(g.rps), ratio: Number((g.rps / b.rowsPerSec).toFixed(3)) });
+}
+const medianPair = [...pairs].sort((a, b) => a.ratio - b.ratio)[Math.floor(pairs.length / 2)];
 const status = await (await fetch(`${url}/system/runner`, { headers: { authorization: auth } })).json();
 
 const f = (n: number) => Number(n.toFixed(3));
+const figure = (value: number, target: string, ok: boolean) => ({ value: f(value), target, met: ok });
+const added = gw1.p50ms - bare1.p50ms;
+const batchedOverUnbatched = gwBatched32.rps / gwUnbatched32.rps;
+const viaGateway = medianPair.ratio;
 console.log(JSON.stringify({
-  model: `generated MLP ${DIM}->64->${DIM}, float32`, seconds: SECONDS, ep: status.ep, device: status.device,
-  bare: { unbatchedP50ms: f(bare1.p50ms), unbatchedRowsPerSec: Math.round(bare1.rowsPerSec), batched32P50ms: f(bare32.p50ms), batched32RowsPerSec: Math.round(bare32.rowsPerSec) },
+  models: { trivial: `generated MLP ${DIM}->64->${DIM}, float32`, heavy: `generated MLP ${HEAVY.dim}->${HEAVY.hidden} x${HEAVY.layers - 1} (shared)->${HEAVY.dim}, float32 (${(heavy.length / 1e6).toFixed(0)} MB)` },
+  seconds: SECONDS, ep: status.ep, device: status.device, inferenceThreads: 1,
+  bare: {
+    trivialUnbatchedP50ms: f(bare1.p50ms),
+    heavyUnbatched: { p50ms: f(bareHeavy1.p50ms), rowsPerSec: Math.round(bareHeavy1.rowsPerSec) },
+    [`heavyBatch${HEAVY_BATCH}`]: { p50ms: f(bareHeavyBatched.p50ms), rowsPerSec: Math.round(bareHeavyBatched.rowsPerSec) },
+    heavyBatch32: { p50ms: f(bareHeavy32.p50ms), rowsPerSec: Math.round(bareHeavy32.rowsPerSec) },
+  },
   gateway: {
-    unbatchedC1: gw1, batchedC1: gwBatched1, unbatchedC32: gwUnbatched32, batchedC32: gwBatched32,
-    meanBatchSize: f(status.batches.meanSize),
+    trivialUnbatchedC1: gw1,
+    trivialBatchedC32: ceiling,
+    heavyUnbatchedC1: gwHeavy1,
+    heavyUnbatchedC32: gwUnbatched32,
+    heavyBatchedC32: { ...gwBatched32, meanBatchSize: f((after.items - before.items) / Math.max(1, after.count - before.count)), maxSize: HEAVY_BATCH },
   },
   figures: {
-    addedP50msC1: f(gw1.p50ms - bare1.p50ms),
-    batchedOverUnbatchedC32: f(gwBatched32.rps / gwUnbatched32.rps),
-    viaGatewayBatchedOverBareBatched: f(gwBatched32.rps / bare32.rowsPerSec),
-    viaGatewayBatchedOverBareUnbatched: f(gwBatched32.rps / bare1.rowsPerSec),
+    addedP50msC1: figure(added, '<= 2 ms (trivial model, gateway p50 - bare p50)', added <= 2),
+    batchedOverUnbatchedC32: figure(batchedOverUnbatched, '>= 3 (heavy model, through the gateway)', batchedOverUnbatched >= 3),
+    viaGatewayBatchedOverBareBatched: figure(viaGateway, `>= 0.85 (heavy model, gateway c32 rows/s over a bare loop at batch ${HEAVY_BATCH}, median of ${PAIRS} alternating pairs)`, viaGateway >= 0.85),
+    pairs,
+    viaGatewayBatchedOverBareBatch32: f(gwBatched32.rps / bareHeavy32.rowsPerSec),
   },
 }, null, 2));
 await pool.close();

@@ -121,7 +121,11 @@ export async function createPlatform(config: PlatformConfig, logger: Logger = pi
     nats,
     natsPrefix: config.natsPrefix,
     hasFunction: (name) => fns.lookup(name) !== undefined,
-    onProgress: (fn) => provider.onProgress(fn),
+    // Progress comes from replicas (IPC) and from the GPU runner (on this gateway's reply stream).
+    onProgress: (fn) => {
+      const stops = [provider.onProgress(fn), gpuClient.onProgress(fn)];
+      return () => stops.forEach((stop) => stop());
+    },
     logger,
   });
   const app = buildGateway({

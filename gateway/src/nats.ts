@@ -70,6 +70,7 @@ export class NatsLink extends EventEmitter {
             if (s.type === 'reconnect') {
               this.#down = false;
               this.logger.info({ url: this.url }, 'NATS reconnected');
+              this.emit('reconnect', nc);
             }
           }
         })().catch(() => {});

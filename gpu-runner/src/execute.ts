@@ -85,8 +85,11 @@ function encode(fn: LoadedFunction, value: unknown): WorkResult {
   return { status: 200, contentType: 'application/json; charset=utf-8', body: Buffer.from(JSON.stringify(value ?? null)) };
 }
 
+/** Where `ctx.progress()` goes: the indices (into `items`) of the calls it is about. */
+export type ProgressSink = (items: number[], fraction: number, message: string | null) => void;
+
 /** Runs `items` through `fn`; a failing item fails only itself (a batch that throws is retried item by item). */
-export async function execute(fn: LoadedFunction, items: WorkItem[], sessions: Map<string, Ort>, ep: 'cuda' | 'cpu', logger: GpuContext['logger']): Promise<{ results: WorkResult[]; timings: Array<[string, number]> }> {
+export async function execute(fn: LoadedFunction, items: WorkItem[], sessions: Map<string, Ort>, ep: 'cuda' | 'cpu', logger: GpuContext['logger'], onProgress: ProgressSink = () => {}): Promise<{ results: WorkResult[]; timings: Array<[string, number]> }> {
   const timings: Array<[string, number]> = [];
   const results: WorkResult[] = new Array(items.length);
   const good: Array<{ index: number; input: unknown }> = [];
@@ -97,9 +100,9 @@ export async function execute(fn: LoadedFunction, items: WorkItem[], sessions: M
       results[index] = errorResult(err);
     }
   });
-  const ctxFor = (ids: string[]): GpuContext => ({
+  const ctxFor = (indices: number[]): GpuContext => ({
     name: fn.name,
-    callIds: ids,
+    callIds: indices.map((i) => items[i].id),
     ep,
     logger,
     session(model: string) {
@@ -108,9 +111,12 @@ export async function execute(fn: LoadedFunction, items: WorkItem[], sessions: M
       if (!s) throw new Error(`model "${model}" is not declared in models (declared: ${Object.keys(fn.models).join(', ')})`);
       return wrap(s, model, timings);
     },
+    progress(fraction, message) {
+      onProgress(indices, Math.max(0, Math.min(1, Number(fraction) || 0)), message ?? null);
+    },
   });
   const runGroup = async (group: typeof good): Promise<void> => {
-    const ctx = ctxFor(group.map((g) => items[g.index].id));
+    const ctx = ctxFor(group.map((g) => g.index));
     try {
       if (!fn.def.batch) {
         results[group[0].index] = encode(fn, await fn.def.handle(group[0].input, ctx));

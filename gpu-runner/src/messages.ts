@@ -33,4 +33,6 @@ export type FromWorker =
   | { t: 'loaded'; seq: number; info: LoadedInfo }
   | { t: 'failed'; seq: number; message: string }
   | { t: 'done'; seq: number; results: WorkResult[]; timings: Array<[model: string, seconds: number]> }
+  /** `ctx.progress()` during run `seq`, for the items at `items` (indices into the batch). */
+  | { t: 'progress'; seq: number; items: number[]; fraction: number; message: string | null }
   | { t: 'models'; models: ModelInfo[]; loadSeconds?: [digest: string, seconds: number] };

@@ -69,23 +69,41 @@ function weights(n: number, seed: number, scale: number): Float32Array {
 
 /**
  * An MLP `y = relu(x·W1 + b1)·W2 + b2`, input `x` float32 [batch, dim], output `y` float32 [batch, dim].
- * Batchable: the first dimension is symbolic.
+ * Batchable: the first dimension is symbolic. `layers` > 1 adds hidden×hidden layers (`relu(h·Wk + bk)`)
+ * between the two: a model whose inference dominates, for benchmarks; with `shared` they all use one
+ * weight matrix (the compute grows with `layers`, the file does not).
  * @example await writeFile('mlp.onnx', mlpModel({ dim: 64, hidden: 256 }));
  */
-export function mlpModel(opts: { dim: number; hidden: number; seed?: number }): Uint8Array {
+export function mlpModel(opts: { dim: number; hidden: number; layers?: number; shared?: boolean; seed?: number }): Uint8Array {
   const { dim, hidden } = opts;
   const seed = opts.seed ?? 7;
+  const deep: Field[] = [];
+  const deepWeights: Field[] = [];
+  let h = 'h2';
+  for (let k = 1; k < (opts.layers ?? 1); k++) {
+    const w = opts.shared ? 1 : k;
+    deep.push([1, 'bytes', node('MatMul', [h, `Wh${w}`], [`m${k}`])], [1, 'bytes', node('Add', [`m${k}`, `bh${w}`], [`a${k}`])], [1, 'bytes', node('Relu', [`a${k}`], [`r${k}`])]);
+    if (w === k) {
+      deepWeights.push(
+        [5, 'bytes', initializer(`Wh${k}`, [hidden, hidden], weights(hidden * hidden, seed + 10 * k, 1 / Math.sqrt(hidden)))],
+        [5, 'bytes', initializer(`bh${k}`, [hidden], weights(hidden, seed + 10 * k + 1, 0.1))],
+      );
+    }
+    h = `r${k}`;
+  }
   const graph: Field[] = [
     [1, 'bytes', node('MatMul', ['x', 'W1'], ['h0'])],
     [1, 'bytes', node('Add', ['h0', 'b1'], ['h1'])],
     [1, 'bytes', node('Relu', ['h1'], ['h2'])],
-    [1, 'bytes', node('MatMul', ['h2', 'W2'], ['h3'])],
+    ...deep,
+    [1, 'bytes', node('MatMul', [h, 'W2'], ['h3'])],
     [1, 'bytes', node('Add', ['h3', 'b2'], ['y'])],
     [2, 'bytes', 'spindle-mlp'],
     [5, 'bytes', initializer('W1', [dim, hidden], weights(dim * hidden, seed, 1 / Math.sqrt(dim)))],
     [5, 'bytes', initializer('b1', [hidden], weights(hidden, seed + 1, 0.1))],
     [5, 'bytes', initializer('W2', [hidden, dim], weights(hidden * dim, seed + 2, 1 / Math.sqrt(hidden)))],
     [5, 'bytes', initializer('b2', [dim], weights(dim, seed + 3, 0.1))],
+    ...deepWeights,
     [11, 'bytes', valueInfo('x', ['batch', dim])],
     [12, 'bytes', valueInfo('y', ['batch', dim])],
   ];

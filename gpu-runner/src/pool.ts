@@ -2,13 +2,14 @@
 import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import type { GpuFunctionSpec } from '@spindle/runtime';
+import type { ProgressSink } from './execute.ts';
 import type { FromWorker, LoadedInfo, ToWorker, WorkItem, WorkResult } from './messages.ts';
 import type { ModelInfo } from './model-cache.ts';
 
 interface Slot {
   worker: Worker;
   busy: boolean;
-  pending: Map<number, { resolve(v: unknown): void; reject(e: Error): void }>;
+  pending: Map<number, { resolve(v: unknown): void; reject(e: Error): void; progress?: ProgressSink }>;
   models: ModelInfo[];
 }
 
@@ -45,6 +46,7 @@ export class WorkerPool extends EventEmitter {
         if (m.loadSeconds) this.opts.onModelLoad?.(...m.loadSeconds);
         return;
       }
+      if (m.t === 'progress') return void slot.pending.get(m.seq)?.progress?.(m.items, m.fraction, m.message);
       const p = slot.pending.get(m.seq);
       if (!p) return;
       slot.pending.delete(m.seq);
@@ -74,9 +76,9 @@ export class WorkerPool extends EventEmitter {
     return slot;
   }
 
-  private call<T>(slot: Slot, msg: ToWorker & { seq: number }): Promise<T> {
+  private call<T>(slot: Slot, msg: ToWorker & { seq: number }, progress?: ProgressSink): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      slot.pending.set(msg.seq, { resolve: resolve as (v: unknown) => void, reject });
+      slot.pending.set(msg.seq, { resolve: resolve as (v: unknown) => void, reject, progress });
       slot.worker.postMessage(msg);
     });
   }
@@ -99,13 +101,13 @@ export class WorkerPool extends EventEmitter {
     return this.slots.filter((s) => !s.busy).length;
   }
 
-  /** Runs a batch on a free worker (the caller checks `idle()` first). */
-  async run(key: string, items: WorkItem[]): Promise<{ results: WorkResult[]; timings: Array<[string, number]> }> {
+  /** Runs a batch on a free worker (the caller checks `idle()` first); `progress` hears the handler's `ctx.progress()`. */
+  async run(key: string, items: WorkItem[], progress?: ProgressSink): Promise<{ results: WorkResult[]; timings: Array<[string, number]> }> {
     const slot = this.slots.find((s) => !s.busy);
     if (!slot) throw new Error('no idle inference worker');
     slot.busy = true;
     try {
-      return await this.call(slot, { t: 'run', seq: ++this.seq, key, items });
+      return await this.call(slot, { t: 'run', seq: ++this.seq, key, items }, progress);
     } finally {
       slot.busy = false;
       this.emit('idle');

@@ -212,8 +212,14 @@ export class Runner {
     this.batches.maxSize = Math.max(this.batches.maxSize, jobs.length);
     this.batches.sizes[jobs.length] = (this.batches.sizes[jobs.length] ?? 0) + 1;
     const items = jobs.map((j) => ({ id: j.callId, contentType: j.contentType, body: j.body }));
+    const progress = (indices: number[], fraction: number, message: string | null) => {
+      for (const i of indices) {
+        const j = jobs[i];
+        if (j) void this.stream.progress(j, { id: j.id, fraction, message }).catch((err) => this.logger.warn({ err: (err as Error).message, entry: j.entry }, 'could not send progress'));
+      }
+    };
     this.pool
-      .run(v.key, items)
+      .run(v.key, items, progress)
       .then(({ results, timings }) => {
         for (const [model, s] of timings) this.metrics.inference.observe({ function: fn.name, model }, s);
         jobs.forEach((j, i) => {

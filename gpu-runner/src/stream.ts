@@ -1,6 +1,6 @@
 /** The jobs stream, seen from the runner: read, claim, keep alive, answer, dead-letter. */
 import type { Redis } from 'ioredis';
-import { GPU_GROUP, decodeJob, encodeReply, gpuKeys, type GpuJob, type GpuReply } from '@spindle/runtime';
+import { GPU_GROUP, decodeJob, encodeProgress, encodeReply, gpuKeys, type GpuJob, type GpuProgress, type GpuReply } from '@spindle/runtime';
 
 type RawEntry = [Buffer, Buffer[] | null];
 
@@ -68,6 +68,11 @@ export class JobStream {
     for (let i = 0; i < entries.length; i += 500) {
       await this.redis.xclaim(this.keys.jobs, GPU_GROUP, this.consumer, 0, ...entries.slice(i, i + 500), 'JUSTID');
     }
+  }
+
+  /** Tells the caller how far its job is (on its reply stream, so it arrives before the reply). */
+  async progress(job: { reply?: string }, p: GpuProgress): Promise<void> {
+    if (job.reply) await this.redis.xadd(job.reply, 'MAXLEN', '~', '10000', '*', ...encodeProgress(p));
   }
 
   /** Answers the caller, then acknowledges and deletes the job and lowers its function's depth. */

@@ -52,6 +52,15 @@ export interface GpuReply {
   code?: string;
 }
 
+/** Progress reported by a running job, sent on the same reply stream ahead of its reply. Stream fields: id, progress, message. */
+export interface GpuProgress {
+  /** Job id. */
+  id: string;
+  /** In [0, 1]. */
+  fraction: number;
+  message: string | null;
+}
+
 /** What the gateway asks the runner to load for a function (the value in the `functions` hash). */
 export interface GpuFunctionSpec {
   name: string;
@@ -106,6 +115,21 @@ export function encodeReply(r: GpuReply): Array<string | Buffer> {
   const out: Array<string | Buffer> = ['id', r.id, 'status', String(r.status), 'ct', r.contentType, 'body', r.body];
   if (r.code) out.push('code', r.code);
   return out;
+}
+
+/** The XADD field list of a progress entry (told apart from a reply by its `progress` field). */
+export function encodeProgress(p: GpuProgress): Array<string | Buffer> {
+  const out: Array<string | Buffer> = ['id', p.id, 'progress', String(p.fraction)];
+  if (p.message !== null) out.push('message', p.message);
+  return out;
+}
+
+/** Parses one reply-stream entry: a progress report or the job's reply. */
+export function decodeReplyEntry(raw: Array<Buffer | string>): { progress: GpuProgress } | { reply: GpuReply } {
+  const f = fieldsOf(raw);
+  const progress = f.get('progress');
+  if (progress) return { progress: { id: f.get('id')?.toString() ?? '', fraction: Number(progress.toString()) || 0, message: f.get('message')?.toString() ?? null } };
+  return { reply: decodeReply(raw) };
 }
 
 /** Parses one reply-stream entry. */

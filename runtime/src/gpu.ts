@@ -29,6 +29,11 @@ export interface GpuContext {
   logger: Pick<Logger, 'info' | 'warn' | 'error' | 'debug'>;
   /** The loaded session of one of the function's `models`. */
   session(model: string): GpuSession;
+  /**
+   * Reports progress, `fraction` in [0, 1], for every call of this batch (each `callIds` entry): it
+   * reaches the caller's gateway on its reply stream and, for a graph node, the run's events.
+   */
+  progress(fraction: number, message?: string): void;
 }
 
 type In<I> = I extends string ? GpuBytes : I extends JSONSchema ? (I extends boolean ? unknown : FromSchema<I>) : never;

@@ -2,8 +2,8 @@
 export { defineFunction } from './define.ts';
 export { defineGpuFunction } from './gpu.ts';
 export type { AnyGpuFunctionDefinition, GpuBatch, GpuBytes, GpuContext, GpuFunctionDefinition, GpuSession } from './gpu.ts';
-export { GPU_GROUP, decodeJob, decodeReply, encodeReply, fieldsOf, gpuKeys } from './gpu-wire.ts';
-export type { GpuFunctionSpec, GpuJob, GpuReply, RunnerStatus } from './gpu-wire.ts';
+export { GPU_GROUP, decodeJob, decodeReply, decodeReplyEntry, encodeProgress, encodeReply, fieldsOf, gpuKeys } from './gpu-wire.ts';
+export type { GpuFunctionSpec, GpuJob, GpuProgress, GpuReply, RunnerStatus } from './gpu-wire.ts';
 export { HttpError, InvalidInputError, InvalidOutputError } from './errors.ts';
 export type {
   Artifacts,

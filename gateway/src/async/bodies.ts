@@ -15,6 +15,7 @@ interface GcOrder {
   at: number;
 }
 
+/** Request and result bodies: inline in the envelope, or in the blob store with a (delayed) deletion. */
 export class Bodies {
   constructor(
     private readonly link: AsyncLink,

@@ -8,6 +8,7 @@ import type { DeadMeta } from './types.ts';
 /** Dead letters scanned at most per listing. */
 const SCAN_LIMIT = 10_000;
 
+/** Stores, lists and removes dead letters on the dead-letter stream. */
 export class DeadLetters {
   constructor(
     private readonly link: AsyncLink,

@@ -37,6 +37,7 @@ export class LocalAsyncInvoker implements AsyncInvoker {
     }
   }
 
+  /** Nothing to close: the Invoker belongs to the platform. */
   async close(): Promise<void> {}
 }
 

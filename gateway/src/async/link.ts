@@ -19,6 +19,7 @@ export interface AsyncContext {
   spillAbove: number;
 }
 
+/** What the link needs: the NATS link, the names, and the stream and consumer settings. */
 export interface AsyncLinkOptions {
   nats: NatsLink;
   names: AsyncNames;
@@ -39,49 +40,88 @@ export function natsError(err: unknown, url: string): unknown {
   return new UnavailableError(`async invocations need NATS JetStream at ${url}, which did not answer: ${(err as Error).message}`, 5);
 }
 
+/** True when a stream or consumer does not exist (nothing was ever queued under this prefix). */
+export function isMissing(err: unknown): boolean {
+  return err instanceof JetStreamApiError && (err.code === JetStreamApiCodes.StreamNotFound || err.code === JetStreamApiCodes.ConsumerNotFound);
+}
+
 /** True for the "wrong last sequence" answer of a compare-and-set publish. */
 export function isConflict(err: unknown): boolean {
   return err instanceof JetStreamApiError && (err.code === JetStreamApiCodes.StreamWrongLastSequence || err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown);
 }
 
-async function ensureStream(jsm: JetStreamManager, cfg: Partial<StreamConfig> & { name: string }): Promise<void> {
+/** Creates the stream or brings its limits up to date; true when it had to be created. */
+async function ensureStream(jsm: JetStreamManager, cfg: Partial<StreamConfig> & { name: string }): Promise<boolean> {
   try {
     const info = await jsm.streams.info(cfg.name);
     const c = info.config;
     if (c.max_age !== cfg.max_age || c.max_msg_size !== cfg.max_msg_size || (cfg.subjects ?? []).some((s) => !c.subjects?.includes(s))) {
       await jsm.streams.update(cfg.name, { ...c, max_age: cfg.max_age, max_msg_size: cfg.max_msg_size, subjects: cfg.subjects });
     }
+    return false;
   } catch (err) {
     if (!(err instanceof JetStreamApiError) || err.code !== JetStreamApiCodes.StreamNotFound) throw err;
     await jsm.streams.add(cfg);
+    return true;
   }
 }
 
-/** Shared by the producer side (routes) and the queue worker; one per process and NATS prefix. */
+/**
+ * Shared by the producer side (routes) and the queue worker; one per process and NATS prefix. Streams are
+ * created by the first write (an enqueue), never by a worker or a read, so a gateway that makes no async
+ * call leaves nothing behind in NATS.
+ */
 export class AsyncLink {
   #ctx: { nc: NatsConnection; promise: Promise<AsyncContext> } | null = null;
   /** Consumers known to exist with their max_ack_pending, for the current connection. */
   #consumers = new Map<string, number>();
+  /** The streams' check for the current context; dropped on a reconnection (NATS may be back without them). */
+  #ensured: Promise<boolean> | null = null;
 
-  constructor(readonly opts: AsyncLinkOptions) {}
+  constructor(readonly opts: AsyncLinkOptions) {
+    opts.nats.on('reconnect', () => {
+      this.#ensured = null;
+      this.#consumers.clear();
+    });
+  }
 
   get names(): AsyncNames {
     return this.opts.names;
   }
 
-  /** The context for the live connection, or a 503 naming NATS. */
-  async get(): Promise<AsyncContext> {
+  /**
+   * The context for the live connection, or a 503 naming NATS. With `create` (writes) the streams are made
+   * to exist first; readers pass false and get StreamNotFound (see `isMissing`) when nothing was queued yet.
+   */
+  async get(create = true): Promise<AsyncContext> {
     const nc = this.opts.nats.require('async invocations');
     if (this.#ctx?.nc !== nc) {
       const promise = this.#build(nc);
       this.#ctx = { nc, promise };
+      this.#ensured = null;
       this.#consumers.clear();
       promise.catch(() => {
         if (this.#ctx?.promise === promise) this.#ctx = null;
       });
     }
     try {
-      return await this.#ctx.promise;
+      const entry = this.#ctx;
+      const ctx = await entry.promise;
+      if (!create) return ctx;
+      if (!this.#ensured) {
+        const ensured = this.#ensure(ctx.jsm, ctx.maxPayload).then((created) => {
+          // The work stream is new (first use, or NATS came back without its state): any consume loop is on a
+          // consumer that no longer exists, so a new context tells the worker to start its loops over.
+          if (created && this.#ctx === entry) this.#ctx = { nc, promise: Promise.resolve({ ...ctx }) };
+          return created;
+        });
+        this.#ensured = ensured;
+        ensured.catch(() => {
+          if (this.#ensured === ensured) this.#ensured = null;
+        });
+      }
+      await this.#ensured;
+      return await this.#ctx!.promise;
     } catch (err) {
       throw natsError(err, this.opts.nats.url);
     }
@@ -114,17 +154,22 @@ export class AsyncLink {
   }
 
   async #build(nc: NatsConnection): Promise<AsyncContext> {
-    const { names, resultTtlMs, deadLetterTtlMs, ackWaitMs } = this.opts;
     const jsm = await jetstreamManager(nc);
     const maxPayload = nc.info?.max_payload ?? 1024 * 1024;
+    return { nc, js: jetstream(nc), jsm, maxPayload, spillAbove: Math.max(1024, maxPayload - HEADROOM) };
+  }
+
+  /** Creates (or brings up to date) the three streams and the GC consumer; true when the work stream was created. */
+  async #ensure(jsm: JetStreamManager, maxPayload: number): Promise<boolean> {
+    const { names, resultTtlMs, deadLetterTtlMs, ackWaitMs } = this.opts;
     const common = { storage: StorageType.File, max_msg_size: maxPayload, num_replicas: 1 };
-    await ensureStream(jsm, { name: names.work, subjects: [names.workSubject('*'), names.gcSubject], retention: RetentionPolicy.Workqueue, max_age: 0, ...common });
+    const created = await ensureStream(jsm, { name: names.work, subjects: [names.workSubject('*'), names.gcSubject], retention: RetentionPolicy.Workqueue, max_age: 0, ...common });
     await ensureStream(jsm, { name: names.status, subjects: [names.statusSubject('*')], retention: RetentionPolicy.Limits, max_msgs_per_subject: 1, max_age: nanos(resultTtlMs), ...common });
     await ensureStream(jsm, { name: names.dead, subjects: [names.deadSubject('*')], retention: RetentionPolicy.Limits, max_msgs_per_subject: 1, max_age: nanos(deadLetterTtlMs), ...common });
     await jsm.consumers.info(names.work, names.gcConsumer).catch(async (err: unknown) => {
       if (!(err instanceof JetStreamApiError) || err.code !== JetStreamApiCodes.ConsumerNotFound) throw err;
       await jsm.consumers.add(names.work, { durable_name: names.gcConsumer, filter_subject: names.gcSubject, ack_policy: AckPolicy.Explicit, ack_wait: nanos(ackWaitMs), max_deliver: -1, max_ack_pending: -1 });
     });
-    return { nc, js: jetstream(nc), jsm, maxPayload, spillAbove: Math.max(1024, maxPayload - HEADROOM) };
+    return created;
   }
 }

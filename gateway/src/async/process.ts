@@ -16,6 +16,7 @@ import { parseRetryAfter, retryDelay } from './policy.ts';
 import { isFinal, type StatusEntry, type StatusStore } from './status.ts';
 import type { AsyncInvoker, AsyncMetrics, AsyncResult, StatusMeta, WorkMeta } from './types.ts';
 
+/** What processing a call needs. */
 export interface ProcessDeps {
   link: AsyncLink;
   status: StatusStore;
@@ -58,14 +59,15 @@ async function run(deps: ProcessDeps, ctx: AsyncContext, m: JsMsg, signal: Abort
     return m.term('unreadable');
   }
   const attempt = m.info.deliveryCount;
-  let entry = await deps.status.get(ctx, work.callId);
+  // A first delivery knows its "queued" status's sequence; anything else reads the status first.
+  let entry: StatusEntry | null | undefined = attempt === 1 && work.statusSeq ? undefined : await deps.status.get(ctx, work.callId);
   let running: StatusMeta;
   for (let turn = 0; ; turn++) {
     if (entry && isFinal(entry.meta.state)) return finishAgain(deps, ctx, m, work, entry, signal);
     const base: StatusMeta = entry?.meta ?? { callId: work.callId, fn: work.fn, state: 'queued', attempts: 0, maxAttempts: work.policy.attempts, enqueuedAt: work.enqueuedAt, callbackUrl: work.callbackUrl };
     running = { ...base, state: 'running', attempts: attempt, startedAt: Date.now(), retryAt: undefined };
     try {
-      await deps.status.put(ctx, running, undefined, entry?.seq ?? 0);
+      await deps.status.put(ctx, running, undefined, entry === undefined ? work.statusSeq : (entry?.seq ?? 0));
       break;
     } catch (err) {
       if (!isConflict(err) || turn >= 3) throw err;

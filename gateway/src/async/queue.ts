@@ -5,7 +5,7 @@
 import { ConflictError, NotFoundError } from '../errors.ts';
 import type { Bodies } from './bodies.ts';
 import type { DeadLetters } from './dead-letters.ts';
-import { isConflict, natsError, type AsyncLink } from './link.ts';
+import { isConflict, isMissing, natsError, type AsyncLink } from './link.ts';
 import { isFinal, type StatusStore } from './status.ts';
 import type { DeadMeta, RetryPolicy, StatusMeta, WorkMeta } from './types.ts';
 
@@ -52,6 +52,7 @@ export interface DeadLetterView {
   bodySize: number;
 }
 
+const unknownCall = (callId: string) => new NotFoundError(`async call "${callId}" is unknown, or finished longer ago than the result TTL`);
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 const TEXTUAL = /^(text\/|application\/(json|xml|javascript|x-www-form-urlencoded|x-ndjson)|[^;]*\+(json|xml))/i;
 
@@ -65,6 +66,7 @@ function encodeBody(body: Buffer, contentType: string | string[] | undefined): {
   return { body: body.toString('base64'), bodyEncoding: 'base64' };
 }
 
+/** What the queue is built from (see service.ts). */
 export interface AsyncQueueDeps {
   link: AsyncLink;
   status: StatusStore;
@@ -74,6 +76,7 @@ export interface AsyncQueueDeps {
   onEnqueued?: (fn: string) => void;
 }
 
+/** Enqueue, status, cancel, dead letters and redrive, all through JetStream. */
 export class AsyncQueue {
   constructor(private readonly deps: AsyncQueueDeps) {}
 
@@ -84,13 +87,14 @@ export class AsyncQueue {
     try {
       await link.ensureConsumer(ctx, req.fn, req.maxInflight);
       const meta: StatusMeta = { callId: req.callId, fn: req.fn, state: 'queued', attempts: 0, maxAttempts: req.policy.attempts, enqueuedAt: Date.now(), callbackUrl: req.callbackUrl };
+      let statusSeq: number;
       try {
-        await status.put(ctx, meta, undefined, 0);
+        statusSeq = await status.put(ctx, meta, undefined, 0);
       } catch (err) {
         if (isConflict(err)) throw new ConflictError(`X-Call-Id "${req.callId}" was already used for another call; send a new one or none`);
         throw err;
       }
-      const work: WorkMeta = { callId: req.callId, fn: req.fn, method: req.method, path: req.path, headers: req.headers, callbackUrl: req.callbackUrl, enqueuedAt: meta.enqueuedAt, policy: req.policy, bodySize: req.body.length };
+      const work: WorkMeta = { callId: req.callId, fn: req.fn, method: req.method, path: req.path, headers: req.headers, callbackUrl: req.callbackUrl, enqueuedAt: meta.enqueuedAt, policy: req.policy, bodySize: req.body.length, statusSeq };
       try {
         const { data } = await bodies.pack(ctx, work, req.body, link.names.blobKey(req.callId, 'request'), (m, k) => ({ ...m, bodyKey: k }));
         await ctx.js.publish(link.names.workSubject(req.fn), data, { msgID: req.callId });
@@ -107,9 +111,9 @@ export class AsyncQueue {
 
   /** Where `callId` stands, with its stored result once it has one; 404 when unknown or expired. */
   async view(callId: string): Promise<CallView> {
-    const ctx = await this.deps.link.get();
-    const entry = await this.deps.status.get(ctx, callId).catch((err) => Promise.reject(this.#fail(err)));
-    if (!entry) throw new NotFoundError(`async call "${callId}" is unknown, or finished longer ago than the result TTL`);
+    const ctx = await this.deps.link.get(false);
+    const entry = await this.deps.status.get(ctx, callId).catch((err) => (isMissing(err) ? null : Promise.reject(this.#fail(err))));
+    if (!entry) throw unknownCall(callId);
     const m = entry.meta;
     const view: CallView = {
       callId: m.callId,
@@ -136,10 +140,10 @@ export class AsyncQueue {
   /** Cancels a call that has not started; 409 once it has (or finished), 404 when unknown. */
   async cancel(callId: string): Promise<CallView> {
     const { link, status } = this.deps;
-    const ctx = await link.get();
+    const ctx = await link.get(false);
     for (;;) {
-      const entry = await status.get(ctx, callId);
-      if (!entry) throw new NotFoundError(`async call "${callId}" is unknown, or finished longer ago than the result TTL`);
+      const entry = await status.get(ctx, callId).catch((err) => (isMissing(err) ? null : Promise.reject(this.#fail(err))));
+      if (!entry) throw unknownCall(callId);
       const { state, attempts } = entry.meta;
       if (state !== 'queued' || attempts > 0) {
         throw new ConflictError(`async call "${callId}" cannot be cancelled: it is ${isFinal(state) ? state : attempts > 0 && state === 'queued' ? 'waiting for a retry' : state}`);
@@ -156,8 +160,8 @@ export class AsyncQueue {
 
   /** Dead letters, oldest first. */
   async deadLetters(fn: string | undefined, limit: number): Promise<DeadLetterView[]> {
-    const ctx = await this.deps.link.get();
-    const list = await this.deps.dead.list(ctx, fn, limit).catch((err) => Promise.reject(this.#fail(err)));
+    const ctx = await this.deps.link.get(false);
+    const list = await this.deps.dead.list(ctx, fn, limit).catch((err) => (isMissing(err) ? [] : Promise.reject(this.#fail(err))));
     return list.map((d: DeadMeta) => ({
       callId: d.callId,
       function: d.fn,
@@ -177,17 +181,18 @@ export class AsyncQueue {
    */
   async redrive(callId: string, settings: (fn: string) => { maxInflight: number; policy: RetryPolicy }): Promise<void> {
     const { link, status, dead, bodies } = this.deps;
-    const ctx = await link.get();
+    const ctx = await link.get(false);
     let fn: string;
     try {
-      const letter = await dead.get(ctx, callId);
+      const letter = await dead.get(ctx, callId).catch((err) => (isMissing(err) ? null : Promise.reject(err)));
       if (!letter) throw new NotFoundError(`no dead letter for async call "${callId}"`);
       const { failedAt: _f, status: _s, attempts: _a, error: _e, ...work } = letter.meta;
       fn = work.fn;
       const current = settings(fn);
-      const meta: WorkMeta = { ...work, policy: current.policy };
       await link.ensureConsumer(ctx, fn, current.maxInflight);
-      await status.put(ctx, { callId, fn: meta.fn, state: 'queued', attempts: 0, maxAttempts: meta.policy.attempts, enqueuedAt: Date.now(), callbackUrl: meta.callbackUrl });
+      const enqueuedAt = Date.now();
+      const statusSeq = await status.put(ctx, { callId, fn, state: 'queued', attempts: 0, maxAttempts: current.policy.attempts, enqueuedAt, callbackUrl: work.callbackUrl });
+      const meta: WorkMeta = { ...work, policy: current.policy, enqueuedAt, statusSeq };
       const { data } = await bodies.pack(ctx, meta, letter.body, link.names.blobKey(callId, 'request'), (m, k) => ({ ...m, bodyKey: k }));
       await ctx.js.publish(link.names.workSubject(meta.fn), data, { msgID: `${callId}.redrive.${Date.now()}` });
       await dead.remove(ctx, callId);

@@ -22,6 +22,7 @@ export interface AsyncSettings {
   asyncDeadLetterTtlMs: number;
 }
 
+/** The clients and settings the async side is built from. */
 export interface AsyncServiceDeps {
   nats: NatsLink;
   blobs: BlobStore;
@@ -68,7 +69,7 @@ export function createAsyncService(deps: AsyncServiceDeps): AsyncService {
     async depth() {
       if (!deps.nats.current()) return [];
       try {
-        const ctx = await link.get();
+        const ctx = await link.get(false);
         const out: Array<{ name: string; depth: number }> = [];
         for await (const c of await ctx.jsm.consumers.list(link.names.work)) {
           const fn = link.names.functionOf(c.name);

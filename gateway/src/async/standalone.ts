@@ -14,6 +14,7 @@ import { FolderBlobStore, S3BlobStore, s3ClientFromUrl, type BlobStore } from '.
 import { HttpAsyncInvoker } from './invokers.ts';
 import { createAsyncService, type AsyncService } from './service.ts';
 
+/** How to run a standalone worker. */
 export interface StandaloneWorkerOptions {
   config: PlatformConfig;
   /** The gateway whose `/function/<name>` the worker calls. */

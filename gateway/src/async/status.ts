@@ -21,6 +21,7 @@ export function isFinal(state: StatusMeta['state']): boolean {
   return state === 'succeeded' || state === 'failed' || state === 'cancelled';
 }
 
+/** Reads and writes call statuses on the status stream. */
 export class StatusStore {
   constructor(
     private readonly link: AsyncLink,

@@ -26,6 +26,8 @@ export interface WorkMeta {
   /** Set when the body was too large for a NATS message and went to the blob store. */
   bodyKey?: string;
   bodySize: number;
+  /** Sequence of the "queued" status written with it: the first delivery's compare-and-set needs no read. */
+  statusSeq?: number;
 }
 
 /** Where a call stands. */

@@ -4,12 +4,13 @@
  * queued a call for a function it does not consume yet. JetStream's max_ack_pending on each consumer is
  * the function's max_inflight across every worker; a worker runs whatever it is given.
  */
-import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
+import type { ConsumerInfo, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import type { NatsLink } from '../nats.ts';
-import type { AsyncContext } from './link.ts';
+import { isMissing, type AsyncContext } from './link.ts';
 import { processCall, type ProcessDeps } from './process.ts';
 
+/** A worker's dependencies: those of processing a call, plus NATS and timings. */
 export interface QueueWorkerDeps extends ProcessDeps {
   nats: NatsLink;
   logger: Logger;
@@ -25,9 +26,10 @@ interface Loop {
   done: Promise<void>;
 }
 
-// A worker holds at most this many unacknowledged messages of one function, whatever max_inflight says.
+// Messages a consume loop asks for at a time; what bounds calls running is each consumer's max_ack_pending.
 const MAX_BATCH = 256;
 
+/** Consumes every function's calls (and the blob GC) from the work stream; see the file comment. */
 export class QueueWorker {
   #loops = new Map<string, Loop>();
   #running = new Set<Promise<void>>();
@@ -41,11 +43,13 @@ export class QueueWorker {
   constructor(private readonly deps: QueueWorkerDeps) {}
 
   /**
-   * Starts consuming now if NATS is up, and on every new connection. Across a reconnection of the same
-   * connection (NATS restarted) nats.js's consume() re-issues its pulls by itself.
+   * Starts consuming now if NATS is up, and looks again on every connection and reconnection. Across a
+   * reconnection nats.js's consume() re-issues its pulls by itself; only when NATS came back without its
+   * streams (new context from the link) are the loops started over.
    */
   start(): void {
     this.deps.nats.on('connect', this.#onConnect);
+    this.deps.nats.on('reconnect', this.#onConnect);
     this.#timer = setInterval(() => void this.refresh(), this.deps.discoverMs ?? 2000);
     this.#timer.unref();
     void this.refresh();
@@ -74,9 +78,17 @@ export class QueueWorker {
 
   async #discover(): Promise<void> {
     if (!this.deps.nats.current()) return;
-    const ctx = await this.deps.link.get();
+    const ctx = await this.deps.link.get(false);
     const { names } = this.deps.link;
-    for await (const info of await ctx.jsm.consumers.list(names.work)) {
+    const infos: ConsumerInfo[] = [];
+    try {
+      for await (const info of await ctx.jsm.consumers.list(names.work)) infos.push(info);
+    } catch (err) {
+      // Nothing queued under this prefix yet: no stream, nothing to consume (the first enqueue creates it).
+      if (isMissing(err)) return;
+      throw err;
+    }
+    for (const info of infos) {
       const name = info.name;
       if (this.#closing) return;
       if (name !== names.gcConsumer && !names.functionOf(name)) continue;
@@ -133,6 +145,7 @@ export class QueueWorker {
     this.#closing ??= (async () => {
       if (this.#timer) clearInterval(this.#timer);
       this.deps.nats.off('connect', this.#onConnect);
+      this.deps.nats.off('reconnect', this.#onConnect);
       await this.#refreshing;
       await Promise.all([...this.#loops].map(([name, loop]) => this.#stop(name, loop)));
       const drained = Promise.all([...this.#running]);

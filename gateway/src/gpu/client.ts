@@ -7,8 +7,9 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { decodeReply, gpuKeys, type GpuFunctionSpec, type GpuReply, type RunnerStatus } from '@spindle/runtime';
+import { decodeReplyEntry, gpuKeys, type GpuFunctionSpec, type GpuReply, type RunnerStatus } from '@spindle/runtime';
 import { TimeoutError, TooManyRequestsError, UnavailableError } from '../errors.ts';
+import type { ProgressEvent } from '../provider/types.ts';
 
 const ENQUEUE = readFileSync(new URL('./enqueue.lua', import.meta.url), 'utf8');
 
@@ -31,13 +32,14 @@ export interface GpuClientOptions {
   logger: Logger;
 }
 
-type Pending = { resolve(r: GpuReply): void; reject(e: Error): void };
+type Pending = { fn: string; callId: string; resolve(r: GpuReply): void; reject(e: Error): void };
 
 export class GpuClient {
   readonly keys: ReturnType<typeof gpuKeys>;
   readonly gatewayId = randomUUID();
   private readonly replyKey: string;
   private readonly pending = new Map<string, Pending>();
+  private readonly progress = new Set<(event: ProgressEvent) => void>();
   private status: RunnerStatus | null = null;
   private closing = false;
   private loop: Promise<void> | null = null;
@@ -88,7 +90,7 @@ export class GpuClient {
     this.assertUp();
     const id = randomUUID();
     const deadline = Date.now() + c.timeoutMs;
-    const reply = new Promise<GpuReply>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+    const reply = new Promise<GpuReply>((resolve, reject) => this.pending.set(id, { fn: c.fn, callId: c.callId, resolve, reject }));
     const fields = ['id', id, 'call', c.callId, 'fn', c.fn, 'reply', this.replyKey, 'deadline', String(deadline), 'ct', c.contentType, 'body', c.body];
     try {
       await (this.redis as unknown as { spindleGpuEnqueueBuffer(...a: unknown[]): Promise<unknown> }).spindleGpuEnqueueBuffer(this.keys.jobs, this.keys.depth, this.opts.streamCap, c.fn, c.queueLimit, ...fields);
@@ -122,14 +124,25 @@ export class GpuClient {
         if (!res) continue;
         for (const [entry, raw] of res[0][1]) {
           last = entry.toString();
-          const r = decodeReply(raw);
-          this.pending.get(r.id)?.resolve(r);
+          const e = decodeReplyEntry(raw);
+          if ('reply' in e) {
+            this.pending.get(e.reply.id)?.resolve(e.reply);
+            continue;
+          }
+          const p = this.pending.get(e.progress.id);
+          if (p) for (const fn of this.progress) fn({ name: p.fn, callId: p.callId, fraction: e.progress.fraction, message: e.progress.message });
         }
       } catch (err) {
         if (this.closing) break;
         await new Promise((r) => setTimeout(r, 500));
       }
     }
+  }
+
+  /** Calls `fn` with each progress report of a GPU call this gateway is waiting for (keyed by its X-Call-Id); returns the unsubscribe. */
+  onProgress(fn: (event: ProgressEvent) => void): () => void {
+    this.progress.add(fn);
+    return () => void this.progress.delete(fn);
   }
 
   /** Stores a GPU function's spec and tells the runner to hot-load it. */

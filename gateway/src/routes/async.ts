@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { isValidName } from '@spindle/schemas';
 import { basicAuth } from '../auth.ts';
 import { callbackUrl } from '../async/callback.ts';
@@ -14,6 +14,7 @@ import type { AsyncQueue } from '../async/queue.ts';
 import { BadRequestError, NotFoundError } from '../errors.ts';
 import { NAMESPACE, type FunctionService } from '../functions.ts';
 
+/** What the async routes need. */
 export interface AsyncRoutesDeps {
   queue: AsyncQueue;
   functions: FunctionService;
@@ -23,8 +24,8 @@ export interface AsyncRoutesDeps {
   defaultMaxInflight: number;
 }
 
-// Hop-by-hop headers (RFC 9110 §7.6.1) and framing are not kept with the call.
-const DROP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'host', 'proxy-authorization', 'proxy-authenticate', 'content-length']);
+// Hop-by-hop headers (RFC 9110 §7.6.1), framing and `Expect` (curl's 100-continue, answered here) are not kept with the call.
+const DROP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'host', 'proxy-authorization', 'proxy-authenticate', 'content-length', 'expect']);
 
 function keptHeaders(headers: IncomingHttpHeaders): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
@@ -36,6 +37,12 @@ function keptHeaders(headers: IncomingHttpHeaders): Record<string, string | stri
 }
 
 const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
+
+/** A call id from a URL; it becomes a NATS subject token, so wildcards and dots are refused. */
+function callIdParam(id: string): string {
+  if (!CALL_ID.test(id)) throw new BadRequestError(`call id "${id.slice(0, 200)}" is invalid: 1 to 128 letters, digits, "-" or "_"`);
+  return id;
+}
 
 /** What an enqueue request is about, checked before its body is read. */
 interface Target {
@@ -51,7 +58,13 @@ function target(req: FastifyRequest, functions: FunctionService): Target {
   const q = url.indexOf('?');
   const rest = (q < 0 ? url : url.slice(0, q)).slice('/async-function/'.length);
   const slash = rest.indexOf('/');
-  let fn = decodeURIComponent(slash < 0 ? rest : rest.slice(0, slash));
+  const raw = slash < 0 ? rest : rest.slice(0, slash);
+  let fn: string;
+  try {
+    fn = decodeURIComponent(raw);
+  } catch {
+    throw new BadRequestError(`function name "${raw.slice(0, 100)}" is not valid percent-encoding`);
+  }
   if (fn.endsWith(`.${NAMESPACE}`)) fn = fn.slice(0, -NAMESPACE.length - 1);
   if (!isValidName(fn)) throw new BadRequestError(`function name "${fn}" is invalid: use lowercase letters, digits and "-" (a DNS-1123 label)`);
   if (!functions.lookup(fn)) throw new NotFoundError(`function "${fn}" is not deployed; \`spindle list\` shows what is`);
@@ -80,7 +93,7 @@ export function asyncRoutes(deps: AsyncRoutesDeps): FastifyPluginAsync {
       pub.addHook('onRequest', async (req) => {
         targets.set(req, target(req, deps.functions));
       });
-      const enqueue = async (req: FastifyRequest, reply: import('fastify').FastifyReply) => {
+      const enqueue = async (req: FastifyRequest, reply: FastifyReply) => {
         const t = targets.get(req)!;
         const { maxInflight, policy } = settings(t.fn);
         const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
@@ -93,8 +106,8 @@ export function asyncRoutes(deps: AsyncRoutesDeps): FastifyPluginAsync {
     app.register(async (admin) => {
       const check = basicAuth('admin', deps.adminPassword);
       admin.addHook('onRequest', async (req) => check(req.headers.authorization));
-      admin.get<{ Params: { callId: string } }>('/async-function/status/:callId', async (req) => deps.queue.view(req.params.callId));
-      admin.delete<{ Params: { callId: string } }>('/async-function/:callId', async (req) => deps.queue.cancel(req.params.callId));
+      admin.get<{ Params: { callId: string } }>('/async-function/status/:callId', async (req) => deps.queue.view(callIdParam(req.params.callId)));
+      admin.delete<{ Params: { callId: string } }>('/async-function/:callId', async (req) => deps.queue.cancel(callIdParam(req.params.callId)));
       admin.get<{ Querystring: { function?: string; limit?: string } }>('/system/async/dead-letters', async (req) => {
         const limit = req.query.limit === undefined ? 100 : Number(req.query.limit);
         if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new BadRequestError(`query "limit" must be a whole number from 1 to 10000, got "${req.query.limit}"`);
@@ -102,7 +115,7 @@ export function asyncRoutes(deps: AsyncRoutesDeps): FastifyPluginAsync {
         return deps.queue.deadLetters(req.query.function, limit);
       });
       admin.post<{ Params: { callId: string } }>('/system/async/dead-letters/:callId/redrive', async (req, reply) => {
-        await deps.queue.redrive(req.params.callId, settings);
+        await deps.queue.redrive(callIdParam(req.params.callId), settings);
         return reply.code(202).header('x-call-id', req.params.callId).send({ callId: req.params.callId, state: 'queued' });
       });
     });
