@@ -104,11 +104,15 @@ async function main(): Promise<void> {
   const built = await buildFunction({ name: 'noop', handlerDir: join(ROOT, 'bench', 'fixtures', 'noop'), stackDir: ROOT, outDir });
   const bundle = { digest: built.digest.replace('sha256:', ''), bytes: await readFile(built.bundlePath) };
   const results: Figures[] = [];
-  process.stderr.write('bench: embedded PGlite\n');
-  results.push(await measure('embedded PGlite', {}, bundle));
+  const only = process.env.BENCH_GRAPH_DB; // pglite | postgres | unset for both
+  if (only !== 'postgres') {
+    process.stderr.write('bench: embedded PGlite\n');
+    results.push(await measure('embedded PGlite', {}, bundle));
+  }
   const schema = `bench_graphs_${Date.now()}`;
   const client = new pg.Client({ connectionString: PG_URL });
   try {
+    if (only === 'pglite') throw new Error('BENCH_GRAPH_DB=pglite');
     await client.connect();
     process.stderr.write('bench: PostgreSQL\n');
     results.push(await measure('PostgreSQL 127.0.0.1', { databaseUrl: PG_URL, databaseSchema: schema }, bundle));
