@@ -3,7 +3,8 @@
  * same generated models through gateway + Redis stream + runner. The trivial MLP (16 → 64 → 16)
  * measures what the path adds to one call and the path's own ceiling; the heavy one (recipe in
  * tests/fixtures/gpu-heavy), whose inference
- * dominates, measures throughput at concurrency 32, batched against unbatched and against the bare loop.
+ * dominates, measures throughput at concurrency 32, batched against unbatched and against the bare loop
+ * (in alternating pairs, so that other load on the machine weighs on both sides alike).
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
