@@ -1,4 +1,5 @@
 /** Builds the gateway's fastify instance from already-built dependencies (see main.ts for the wiring). */
+import { createServer } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { basicAuth } from './auth.ts';
@@ -17,7 +18,7 @@ import type { GraphStore, RunStore } from './graphs/store.ts';
 import { functionRoutes } from './routes/functions.ts';
 import { graphRoutes } from './routes/graphs.ts';
 import { healthRoutes, infoRoutes } from './routes/info.ts';
-import { invokeRoutes } from './routes/invoke.ts';
+import { fastInvoke, invokeRoutes } from './routes/invoke.ts';
 import { logRoutes } from './routes/logs.ts';
 import { runnerRoutes } from './routes/runner.ts';
 import type { GpuService } from './gpu/service.ts';
@@ -80,7 +81,15 @@ function render(err: FastifyError | SpindleError): { status: number; code: strin
 
 /** A ready-to-listen gateway. */
 export function buildGateway(deps: GatewayDeps): FastifyInstance {
+  const invokeDeps = { ...deps, maxBodyBytes: deps.limits.maxBodyBytes, readyWaitMs: deps.limits.readyWaitMs };
+  const fast = fastInvoke(invokeDeps, deps.logger);
   const app = Fastify({
+    // Calls of deployed control functions are proxied before fastify's routing (see fastInvoke).
+    serverFactory: (handler) => {
+      const server = createServer((req, res) => void (fast(req, res) || handler(req, res)));
+      server.keepAliveTimeout = 65_000;
+      return server;
+    },
     loggerInstance: deps.logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.limits.maxJsonBytes,
@@ -101,7 +110,7 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
   });
 
   app.register(healthRoutes(deps.metrics));
-  app.register(invokeRoutes({ ...deps, maxBodyBytes: deps.limits.maxBodyBytes, readyWaitMs: deps.limits.readyWaitMs }));
+  app.register(invokeRoutes(invokeDeps));
   app.register(artifactRoutes(deps.blobs, deps.artifactsToken, deps.limits.maxBodyBytes));
   if (deps.async) {
     const { queue, defaultMaxInflight } = deps.async;
