@@ -18,7 +18,8 @@ export const isFinal = (e: RunEvent): boolean => FINAL.has(e.type);
 export class RunEvents {
   private readonly local = new EventEmitter();
   private readonly seqs = new Map<string, number>();
-  /** Per-run write chains: events are stored and published strictly in sequence order. */
+  /** Per-run queues and their drain loops: events are stored in batches and published in sequence order. */
+  private readonly queues = new Map<string, Array<{ event: RunEvent; change?: NodeChange; stored: () => void }>>();
   private readonly chains = new Map<string, Promise<void>>();
 
   constructor(
@@ -41,33 +42,48 @@ export class RunEvents {
 
   /**
    * Records and publishes one event (with the node record change it reports); resolves once stored.
-   * Events of a run are written strictly in order, so callers on the hot path need not wait.
+   * Events of a run are written in order (in batches of whatever has queued), so callers on the hot
+   * path need not wait.
    */
   emit(runId: string, type: EventType, node?: string, data?: Record<string, unknown>, change?: NodeChange): Promise<void> {
     const seq = (this.seqs.get(runId) ?? 0) + 1;
     this.seqs.set(runId, seq);
     const event: RunEvent = { seq, runId, type, at: new Date().toISOString(), ...(node !== undefined && { node }), ...(data !== undefined && { data }) };
-    const previous = this.chains.get(runId) ?? Promise.resolve();
-    const next = previous.then(async () => {
-      await this.runs.appendEvent(event, change);
-      this.local.emit(runId, event);
-      const nc = this.nats.current();
-      if (nc) {
-        try {
-          nc.publish(this.subject(runId), JSON.stringify(event));
-        } catch (err) {
-          this.logger.warn({ err, runId }, 'publishing a run event to NATS failed');
-        }
-      }
-      if (isFinal(event)) {
-        this.chains.delete(runId);
-        this.seqs.delete(runId);
-      }
+    let queue = this.queues.get(runId);
+    if (!queue) this.queues.set(runId, (queue = []));
+    return new Promise<void>((resolve) => {
+      queue.push({ event, change, stored: resolve });
+      if (!this.chains.has(runId)) this.chains.set(runId, this.drain(runId));
     });
-    // A failed write is logged, not thrown: callers on the hot path do not wait for it.
-    const stored = next.catch((err) => this.logger.error({ err, runId, type }, 'storing a run event failed'));
-    this.chains.set(runId, stored);
-    return stored;
+  }
+
+  /** Writes a run's queued events, all that have gathered at a time, then publishes them in order. */
+  private async drain(runId: string): Promise<void> {
+    const queue = this.queues.get(runId)!;
+    while (queue.length) {
+      const batch = queue.splice(0);
+      try {
+        await this.runs.appendEvents(batch);
+      } catch (err) {
+        // A failed write is logged, not thrown: callers on the hot path do not wait for it.
+        this.logger.error({ err, runId, types: batch.map((b) => b.event.type) }, 'storing run events failed');
+      }
+      const nc = this.nats.current();
+      for (const { event, stored } of batch) {
+        this.local.emit(runId, event);
+        if (nc) {
+          try {
+            nc.publish(this.subject(runId), JSON.stringify(event));
+          } catch (err) {
+            this.logger.warn({ err, runId }, 'publishing a run event to NATS failed');
+          }
+        }
+        stored();
+        if (isFinal(event)) this.seqs.delete(runId);
+      }
+    }
+    this.chains.delete(runId);
+    this.queues.delete(runId);
   }
 
   /** Resolves once every event emitted so far for `runId` is stored. */

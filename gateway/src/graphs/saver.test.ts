@@ -1,7 +1,7 @@
 /** The batched saver's statement joining, and a round trip through the machine's Postgres. */
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { combine } from './saver.ts';
+import { combine } from '../store/sql.ts';
 
 describe('combine', () => {
   it('renumbers placeholders and turns all but the last statement into CTEs', () => {

@@ -9,6 +9,7 @@ import type { RunnableConfig } from '@langchain/core/runnables';
 import { WRITES_IDX_MAP, type ChannelVersions, type Checkpoint, type CheckpointMetadata, type PendingWrite } from '@langchain/langgraph-checkpoint';
 import { PostgresSaver } from '@langchain/langgraph-checkpoint-postgres';
 import type pg from 'pg';
+import { combine } from '../store/sql.ts';
 
 /** The upstream statements this class reuses (a private field of PostgresSaver). */
 interface Statements {
@@ -16,19 +17,6 @@ interface Statements {
   UPSERT_CHECKPOINTS_SQL: string;
   UPSERT_CHECKPOINT_WRITES_SQL: string;
   INSERT_CHECKPOINT_WRITES_SQL: string;
-}
-
-/** Joins statements into one: all but the last become CTEs; `$n` placeholders are renumbered. */
-export function combine(parts: Array<[string, unknown[]]>): [string, unknown[]] {
-  const params: unknown[] = [];
-  const renumbered = parts.map(([sql, values]) => {
-    const offset = params.length;
-    params.push(...values);
-    return sql.trim().replace(/;\s*$/, '').replace(/\$(\d+)/g, (_m, n: string) => `$${Number(n) + offset}`);
-  });
-  const last = renumbered.pop()!;
-  if (renumbered.length === 0) return [last, params];
-  return [`WITH ${renumbered.map((s, i) => `s${i} AS (${s})`).join(', ')} ${last}`, params];
 }
 
 export class BatchedPostgresSaver extends PostgresSaver {

@@ -2,6 +2,7 @@
 import type { GraphDefinition, RunEvent } from '@spindle/schemas';
 import { BadRequestError } from '../errors.ts';
 import type { Database } from '../store/types.ts';
+import { combine } from '../store/sql.ts';
 
 /** A stored graph. */
 export interface GraphRecord {
@@ -23,6 +24,15 @@ export interface NodeChange {
   durationMs?: number;
   output?: unknown;
   error?: string;
+}
+
+/** Two changes to one node as one: later fields win, `started`/`finished` stick once set. */
+export function mergeChange(a: NodeChange, b: NodeChange): NodeChange {
+  const out: NodeChange = { ...a };
+  for (const [k, v] of Object.entries(b)) if (v !== undefined) (out as unknown as Record<string, unknown>)[k] = v;
+  out.started = Boolean(a.started || b.started);
+  out.finished = Boolean(a.finished || b.finished);
+  return out;
 }
 
 /** A run as `GET /runs/:id` shows it. */
@@ -197,37 +207,40 @@ export class RunStore {
   }
 
   /**
-   * Stores an event and, with `node`, the node's state change in the same statement: one round trip per
-   * event keeps the per-node overhead of a run low.
+   * Stores events and the node record changes they report in ONE statement (data-modifying CTEs): the
+   * events of a run are written in batches, so a node costs about one round trip however many events
+   * it emits. Changes to the same node are merged first (a statement may touch a row only once).
    */
-  async appendEvent(event: RunEvent, node?: NodeChange): Promise<void> {
-    const eventParams = [event.runId, event.seq, event.type, event.node ?? null, event.data === undefined ? null : JSON.stringify(event.data), event.at];
-    if (!node || event.node === undefined) {
-      await this.db.pool.query('INSERT INTO run_events (run_id, seq, type, node, data, at) VALUES ($1, $2, $3, $4, $5, $6)', eventParams);
-      return;
+  async appendEvents(batch: Array<{ event: RunEvent; change?: NodeChange }>): Promise<void> {
+    if (batch.length === 0) return;
+    const parts: Array<[string, unknown[]]> = [];
+    const rows = batch.map(({ event }) => [event.runId, event.seq, event.type, event.node ?? null, event.data === undefined ? null : JSON.stringify(event.data), event.at]);
+    const values = rows.map((_, i) => `($${i * 6 + 1}, $${i * 6 + 2}, $${i * 6 + 3}, $${i * 6 + 4}, $${i * 6 + 5}, $${i * 6 + 6})`).join(', ');
+    parts.push([`INSERT INTO run_events (run_id, seq, type, node, data, at) VALUES ${values}`, rows.flat()]);
+    const merged = new Map<string, { runId: string; node: string; at: string; change: NodeChange }>();
+    for (const { event, change } of batch) {
+      if (!change || event.node === undefined) continue;
+      const key = `${event.runId}/${event.node}`;
+      const prev = merged.get(key);
+      merged.set(key, { runId: event.runId, node: event.node, at: event.at, change: prev ? mergeChange(prev.change, change) : change });
     }
-    await this.db.pool.query(
-      `WITH e AS (INSERT INTO run_events (run_id, seq, type, node, data, at) VALUES ($1, $2, $3, $4, $5, $6))
-       INSERT INTO run_nodes (run_id, node, status, attempts, started_at, finished_at, duration_ms, output, error)
-       VALUES ($1, $4, $7, COALESCE($8, 0), CASE WHEN $9 THEN $6::timestamptz END, CASE WHEN $10 THEN $6::timestamptz END, $11, $12, $13)
-       ON CONFLICT (run_id, node) DO UPDATE SET status = EXCLUDED.status,
-         attempts = COALESCE($8, run_nodes.attempts),
-         started_at = COALESCE(run_nodes.started_at, EXCLUDED.started_at),
-         finished_at = COALESCE(EXCLUDED.finished_at, run_nodes.finished_at),
-         duration_ms = COALESCE(EXCLUDED.duration_ms, run_nodes.duration_ms),
-         output = COALESCE(EXCLUDED.output, run_nodes.output),
-         error = COALESCE(EXCLUDED.error, run_nodes.error)`,
-      [
-        ...eventParams,
-        node.status,
-        node.attempts ?? null,
-        node.started ?? false,
-        node.finished ?? false,
-        node.durationMs ?? null,
-        node.output === undefined ? null : JSON.stringify(node.output),
-        node.error ?? null,
-      ],
-    );
+    for (const { runId, node, at, change } of merged.values()) {
+      parts.push([
+        `INSERT INTO run_nodes (run_id, node, status, attempts, started_at, finished_at, duration_ms, output, error)
+         VALUES ($1, $2, $3, COALESCE($4, 0), CASE WHEN $5 THEN $6::timestamptz END, CASE WHEN $7 THEN $6::timestamptz END, $8, $9, $10)
+         ON CONFLICT (run_id, node) DO UPDATE SET status = EXCLUDED.status,
+           attempts = COALESCE($4, run_nodes.attempts),
+           started_at = COALESCE(run_nodes.started_at, EXCLUDED.started_at),
+           finished_at = COALESCE(EXCLUDED.finished_at, run_nodes.finished_at),
+           duration_ms = COALESCE(EXCLUDED.duration_ms, run_nodes.duration_ms),
+           output = COALESCE(EXCLUDED.output, run_nodes.output),
+           error = COALESCE(EXCLUDED.error, run_nodes.error)`,
+        [runId, node, change.status, change.attempts ?? null, change.started ?? false, at, change.finished ?? false, change.durationMs ?? null, change.output === undefined ? null : JSON.stringify(change.output), change.error ?? null],
+      ]);
+    }
+    // The node upserts go first as CTEs; the events INSERT is the main statement.
+    const [text, params] = combine([...parts.slice(1), parts[0]]);
+    await this.db.pool.query(text, params);
   }
 
   /** Events of a run after `afterSeq`, in order. */
