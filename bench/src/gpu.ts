@@ -20,6 +20,7 @@ import { configFromEnv, createPlatform } from '@spindle/gateway';
 import { mlpModel } from '@spindle/gpu-runner';
 import heavyModel, { HEAVY } from '../../tests/fixtures/gpu-heavy/heavy.onnx.ts';
 import { HEAVY_BATCH } from '../../tests/fixtures/gpu-heavy/handler.ts';
+import { describeMachine } from './machine.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const DIM = 16;
@@ -127,7 +128,7 @@ const figure = (value: number, target: string, ok: boolean) => ({ value: f(value
 const added = gw1.p50ms - bare1.p50ms;
 const batchedOverUnbatched = gwBatched32.rps / gwUnbatched32.rps;
 const viaGateway = medianPair.ratio;
-console.log(JSON.stringify({
+const report = {
   models: { trivial: `generated MLP ${DIM}->64->${DIM}, float32`, heavy: `generated MLP ${HEAVY.dim}->${HEAVY.hidden} x${HEAVY.layers - 1} (shared)->${HEAVY.dim}, float32 (${(heavy.length / 1e6).toFixed(0)} MB)` },
   seconds: SECONDS, ep: status.ep, device: status.device, inferenceThreads: 1,
   bare: {
@@ -150,7 +151,33 @@ console.log(JSON.stringify({
     pairs,
     viaGatewayBatchedOverBareBatch32: f(gwBatched32.rps / bareHeavy32.rowsPerSec),
   },
-}, null, 2));
+};
+const m = describeMachine();
+const line = '-'.repeat(96);
+const tableRow = (what: string, c: string, rps: number, p50: number, p99?: number) =>
+  `${what.padEnd(46)}${c.padStart(5)}${Math.round(rps).toString().padStart(10)}${p50.toFixed(2).padStart(10)}${(p99 === undefined ? '-' : p99.toFixed(2)).padStart(10)}`;
+console.log(line);
+console.log(`Spindle GPU bench  ${new Date().toISOString()}`);
+console.log(`machine: ${m.cpu}, ${m.cores} cores, ${m.memGiB} GiB, Node ${m.node}; runner EP ${status.ep} (${status.device}), load avg ${m.loadAvg1}`);
+console.log(`models: ${report.models.trivial}; ${report.models.heavy}`);
+console.log(line);
+console.log(`${'target'.padEnd(46)}${'conc'.padStart(5)}${'rows/s'.padStart(10)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}`);
+console.log(tableRow('bare session.run, trivial, unbatched (floor)', '1', 1000 / Math.max(bare1.p50ms, 1e-3), bare1.p50ms));
+console.log(tableRow('gateway+stream+runner, trivial, unbatched', '1', gw1.rps, gw1.p50ms, gw1.p99ms));
+console.log(tableRow('gateway+stream+runner, trivial, batched', '32', ceiling.rps, ceiling.p50ms, ceiling.p99ms));
+console.log(tableRow('bare session.run, heavy, unbatched', '1', bareHeavy1.rowsPerSec, bareHeavy1.p50ms));
+console.log(tableRow(`bare session.run, heavy, batch ${HEAVY_BATCH}`, '-', bareHeavyBatched.rowsPerSec, bareHeavyBatched.p50ms));
+console.log(tableRow('bare session.run, heavy, batch 32', '-', bareHeavy32.rowsPerSec, bareHeavy32.p50ms));
+console.log(tableRow('gateway+stream+runner, heavy, unbatched', '1', gwHeavy1.rps, gwHeavy1.p50ms, gwHeavy1.p99ms));
+console.log(tableRow('gateway+stream+runner, heavy, unbatched', '32', gwUnbatched32.rps, gwUnbatched32.p50ms, gwUnbatched32.p99ms));
+console.log(tableRow(`gateway+stream+runner, heavy, batched (max ${HEAVY_BATCH})`, '32', gwBatched32.rps, gwBatched32.p50ms, gwBatched32.p99ms));
+console.log(line);
+const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
+console.log(`added p50 through the stream, trivial, c=1     ${added.toFixed(2).padStart(8)} ms   target <= 2 ms   ${verdict(added <= 2)}`);
+console.log(`batched / unbatched through the gateway, c=32  ${batchedOverUnbatched.toFixed(2).padStart(8)} x    target >= 3 x    ${verdict(batchedOverUnbatched >= 3)}`);
+console.log(`via gateway batched / bare batched (median)    ${(viaGateway * 100).toFixed(1).padStart(8)} %    target >= 85 %   ${verdict(viaGateway >= 0.85)}`);
+console.log(`(mean batch size ${report.gateway.heavyBatchedC32.meanBatchSize}; against a bare batch-32 loop: ${(report.figures.viaGatewayBatchedOverBareBatch32 * 100).toFixed(1)} %)`);
+console.log(`BENCH_JSON ${JSON.stringify(report)}`);
 await pool.close();
 runner.kill('SIGTERM');
 await new Promise((r) => runner.once('exit', r));
