@@ -38,7 +38,7 @@ beforeAll(async () => {
   await symlink(join(ROOT, 'node_modules'), join(project, 'node_modules'), 'dir');
   const port = 20000 + Math.floor(Math.random() * 20000);
   // No login and no SPINDLE_ADMIN_PASSWORD: the CLI finds the password the gateway wrote into the data dir.
-  env = { PORT: String(port), OPENFAAS_URL: `http://127.0.0.1:${port}`, SPINDLE_CONFIG_DIR: join(project, '.config') };
+  env = { PORT: String(port), OPENFAAS_URL: `http://127.0.0.1:${port}`, SPINDLE_CONFIG_DIR: join(project, '.config'), SPINDLE_NATS_PREFIX: `e2e_${port}`, SPINDLE_REDIS_PREFIX: `e2e_${port}` };
   await startServer();
 }, 120_000);
 
@@ -71,6 +71,30 @@ describe('spindle CLI against a running platform', () => {
 
     const again = await spindle(['up', '--filter', 'hello-e2e']);
     expect(again.stdout + again.stderr).toMatch(/unchanged/);
+  });
+
+  it('invokes asynchronously: a call id at once, the result POSTed to the callback', async () => {
+    const { createServer } = await import('node:http');
+    let deliver!: (v: { headers: Record<string, unknown>; body: string }) => void;
+    const received = new Promise<{ headers: Record<string, unknown>; body: string }>((r) => (deliver = r));
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => (res.end(), deliver({ headers: req.headers, body })));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const { port } = server.address() as { port: number };
+      const queued = await spindle(['invoke', 'hello-e2e', '--async', '--callback', `http://127.0.0.1:${port}/done`], JSON.stringify({ name: 'Later' }));
+      expect(queued.code, queued.stderr).toBe(0);
+      const callId = queued.stdout.trim().split(/\s+/).pop()!;
+      const { headers, body } = await received;
+      expect(body).toContain('Later');
+      expect(headers['x-function-status']).toBe('200');
+      expect(String(headers['x-call-id'])).toBe(callId);
+    } finally {
+      server.close();
+    }
   });
 
   it('lists, describes, scales, shows logs and manages secrets', async () => {
