@@ -106,6 +106,10 @@ describe('spindle CLI against a running platform', () => {
     expect(described.stdout).toMatch(/bundle:\/\/sha256:/);
     const scaled = await spindle(['scale', 'echo', '--replicas', '2']);
     expect(scaled.code, scaled.stderr).toBe(0);
+    // GPU functions' lines come from the runner.
+    const gpuLogs = await spindle(['logs', 'vad']);
+    expect(gpuLogs.code, gpuLogs.stderr).toBe(0);
+    expect(gpuLogs.stdout).toContain('gpu function loaded');
     const logs = await spindle(['logs', 'hello-e2e', '--tail', '20']);
     expect(logs.code, logs.stderr).toBe(0);
     expect(logs.stdout).toContain('listening');

@@ -47,6 +47,8 @@ export interface Platform {
   functions: FunctionService;
   /** Calls functions from inside the gateway (async worker, graph executor). */
   invoker: Invoker;
+  /** Function log lines (`/system/logs`); the GPU runner's lines are added by start.ts. */
+  logs: LogHub;
   /** Runs graphs (LangGraph, checkpoints in Postgres). */
   executor: GraphExecutor;
   /** NATS (async invocations, run events); `current()` is null while it is unreachable. */
@@ -158,6 +160,7 @@ export async function createPlatform(config: PlatformConfig, logger: Logger = pi
     provider,
     functions: fns,
     invoker,
+    logs,
     executor,
     nats,
     async: asyncCalls,

@@ -1,6 +1,7 @@
 /** `npm start`: the whole platform on one machine, logs to a file, Ctrl-C stops everything. */
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { configFromEnv, type PlatformConfig } from './config.ts';
@@ -41,6 +42,14 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
       ? null
       : startRunnerProcess({ REDIS_URL: config.redisUrl, SPINDLE_REDIS_PREFIX: config.redisPrefix, LOG_LEVEL: config.logLevel }, join(config.dataDir, 'logs', 'gpu-runner.log'), logger);
   const platform = await createPlatform(config, logger);
+  // Runner lines about one function (pino JSON with a "function" field) also reach `spindle logs NAME`.
+  for (const stream of [runner?.stdout, runner?.stderr]) {
+    if (!stream) continue;
+    createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
+      const m = /"function":"([a-z0-9-]{1,63})"/.exec(line);
+      if (m) platform.logs.push(m[1], `gpu-runner-${runner!.pid}`, line);
+    });
+  }
   const close = platform.close.bind(platform);
   platform.close = async () => {
     runner?.kill('SIGTERM');
