@@ -11,16 +11,10 @@ import { AsyncQueue } from './queue.ts';
 import { StatusStore } from './status.ts';
 import type { AsyncInvoker, AsyncMetrics } from './types.ts';
 import { QueueWorker } from './worker.ts';
+import type { PlatformConfig } from '../config.ts';
 
 /** The async settings of PlatformConfig. */
-export interface AsyncSettings {
-  natsPrefix: string;
-  asyncWorker: boolean;
-  asyncMaxInflight: number;
-  asyncAckWaitMs: number;
-  asyncResultTtlMs: number;
-  asyncDeadLetterTtlMs: number;
-}
+export type AsyncSettings = Pick<PlatformConfig, 'natsPrefix' | 'asyncWorker' | 'asyncMaxInflight' | 'asyncAckWaitMs' | 'asyncResultTtlMs' | 'asyncDeadLetterTtlMs'>;
 
 /** The clients and settings the async side is built from. */
 export interface AsyncServiceDeps {
