@@ -273,3 +273,16 @@ describe('Expect: 100-continue', () => {
     expect(status).toBe(200);
   });
 });
+
+describe('a caller that leaves', () => {
+  it('frees the replica at once: the upstream call is aborted and the lease released', async () => {
+    const ac = new AbortController();
+    const pending = api.invoke('slow', { method: 'GET', path: '?ms=250', signal: ac.signal }).catch((e) => e);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(platform.provider.replicas('slow')[0].inflight).toBe(1);
+    ac.abort();
+    await pending;
+    for (let i = 0; i < 20 && platform.provider.replicas('slow')[0].inflight !== 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(platform.provider.replicas('slow')[0].inflight).toBe(0);
+  });
+});

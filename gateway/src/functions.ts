@@ -4,7 +4,7 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { DeployRequest, FunctionStatus } from '@spindle/schemas';
-import { BadRequestError, NotFoundError } from './errors.ts';
+import { BadRequestError, NotFoundError, UnavailableError, type SpindleError } from './errors.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { GPU_QUEUE_LABEL, isGpuSpec, type GpuService } from './gpu/service.ts';
 import type { Provider, ProviderFunctionSpec } from './provider/types.ts';
@@ -71,6 +71,8 @@ export function bundleDigest(image: string): string {
 /** Deploys, removes, scales and describes functions; the one place that joins store and provider. */
 export class FunctionService {
   private readonly live = new Map<string, LiveFunction>();
+  /** True while stored functions are being brought back at start-up. */
+  restoring = false;
   constructor(private readonly deps: FunctionServiceDeps) {}
 
   /** The running function `name`, or undefined. Hot path: no I/O. */
@@ -106,15 +108,29 @@ export class FunctionService {
 
   /** Brings back every stored deployment after a gateway restart. */
   async restore(): Promise<number> {
-    const records = await this.deps.deployments.list();
-    for (const record of records) {
-      try {
-        await this.start(record, this.bounds(record.spec), this.timeoutOf(record.spec));
-      } catch (err) {
-        this.deps.logger.error({ err, function: record.name }, 'could not restore function');
-      }
+    this.restoring = true;
+    try {
+      const records = await this.deps.deployments.list();
+      await Promise.all(
+        records.map((record) =>
+          this.start(record, this.bounds(record.spec), this.timeoutOf(record.spec)).catch((err) =>
+            this.deps.logger.error({ err, function: record.name }, 'could not restore function'),
+          ),
+        ),
+      );
+      return records.length;
+    } finally {
+      this.restoring = false;
     }
-    return records.length;
+  }
+
+  /**
+   * The error for a name that is not live: while the gateway is still bringing stored functions back
+   * after a start, a 503 to retry (a 404 would send async calls to the dead letters); else a 404.
+   */
+  notLive(name: string): SpindleError {
+    if (this.restoring) return new UnavailableError(`the gateway is restoring its functions after a start; retry in a moment (${name})`, 1);
+    return new NotFoundError(`function "${name}" is not deployed; \`spindle list\` shows what is`);
   }
 
   /** Removes a function and stops its replicas. */

@@ -52,7 +52,7 @@ export class Invoker {
    */
   async invoke(req: InvokeRequest): Promise<InvokeResult> {
     const fn = this.deps.functions.lookup(req.name);
-    if (!fn) throw new NotFoundError(`function "${req.name}" is not deployed`);
+    if (!fn) throw this.deps.functions.notLive(req.name);
     const timeoutMs = Math.min(fn.timeoutMs, req.timeoutMs ?? Infinity);
     const callId = req.callId ?? randomUUID();
     const started = process.hrtime.bigint();
@@ -60,9 +60,15 @@ export class Invoker {
     this.deps.metrics.start(req.name);
     let lease: Awaited<ReturnType<Provider['acquire']>> = null;
     let status = 500;
-    // Our own deadline: undici's timeouts are coarse, and a graph node's timeoutMs may be short.
-    const deadline = AbortSignal.timeout(timeoutMs);
-    const signal = req.signal ? AbortSignal.any([req.signal, deadline]) : deadline;
+    // Our own deadline (undici's timeouts are coarse, and a graph node's timeoutMs may be short): one
+    // controller, its timer cleared and the caller's listener removed when the call ends.
+    const ac = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => ((timedOut = true), ac.abort()), timeoutMs);
+    const onAbort = () => ac.abort(req.signal?.reason);
+    if (req.signal?.aborted) onAbort();
+    req.signal?.addEventListener('abort', onAbort, { once: true });
+    const signal = ac.signal;
     try {
       if (fn.gpu && this.deps.gpu) {
         const body = req.body === undefined ? Buffer.alloc(0) : Buffer.from(req.body);
@@ -86,12 +92,14 @@ export class Invoker {
       status = res.statusCode;
       return { status, headers: res.headers, body: bytes, callId, durationSeconds: seconds() };
     } catch (err) {
-      const e = deadline.aborted
+      const e = timedOut
         ? new TimeoutError(`function ${req.name} did not answer within its timeout of ${timeoutMs} ms`)
         : this.asError(err, req.name, timeoutMs, lease?.replicaId ?? '');
       status = e.statusCode;
       throw e;
     } finally {
+      clearTimeout(timer);
+      req.signal?.removeEventListener('abort', onAbort);
       lease?.release();
       this.deps.metrics.finish(req.name, status, seconds());
     }

@@ -41,7 +41,15 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
     process.env.SPINDLE_GPU_RUNNER === '0'
       ? null
       : startRunnerProcess({ REDIS_URL: config.redisUrl, SPINDLE_REDIS_PREFIX: config.redisPrefix, LOG_LEVEL: config.logLevel }, join(config.dataDir, 'logs', 'gpu-runner.log'), logger);
-  const platform = await createPlatform(config, logger);
+  const children = [runner, redis, nats];
+  let platform: Platform;
+  try {
+    platform = await createPlatform(config, logger);
+  } catch (err) {
+    // Nothing may outlive a failed start: the runner and any local servers go too.
+    for (const c of children) c?.kill('SIGTERM');
+    throw err;
+  }
   // Runner lines about one function (pino JSON with a "function" field) also reach `spindle logs NAME`.
   for (const stream of [runner?.stdout, runner?.stderr]) {
     if (!stream) continue;
@@ -54,7 +62,8 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
   platform.close = async () => {
     runner?.kill('SIGTERM');
     await close();
-    if (runner && runner.exitCode === null) await new Promise((r) => runner.once('exit', r));
+    // A child killed by a signal has exitCode null too, and has already emitted 'exit'.
+    if (runner && runner.exitCode === null && runner.signalCode === null) await new Promise((r) => runner.once('exit', r));
     redis?.kill('SIGTERM');
     nats?.kill('SIGTERM');
   };
@@ -77,6 +86,12 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
-  const url = await platform.listen();
+  let url: string;
+  try {
+    url = await platform.listen();
+  } catch (err) {
+    await platform.close().catch(() => {});
+    throw err;
+  }
   return { platform, url, logFile };
 }

@@ -11,6 +11,27 @@ import { Runner } from './runner.ts';
 
 const config = runnerConfigFromEnv();
 const logger = pino({ level: config.logLevel, base: { svc: 'gpu-runner' } }, pino.destination(2));
+
+// Signal and disconnect handlers come first: the runner may wait a long time for Redis in ready(),
+// and must still stop on Ctrl-C or when the gateway that started it goes away.
+let runner: Runner | undefined;
+let metrics: RunnerMetrics | undefined;
+const clients: Redis[] = [];
+let stopping = false;
+const stop = async (signal: string) => {
+  if (stopping) process.exit(1);
+  stopping = true;
+  logger.info({ signal }, 'stopping');
+  await runner?.close().catch(() => {});
+  await metrics?.close();
+  for (const c of clients) c.disconnect();
+  process.exit(0);
+};
+process.on('SIGINT', () => void stop('SIGINT'));
+process.on('SIGTERM', () => void stop('SIGTERM'));
+// Started by the gateway: when it goes, so do we (the IPC channel closes).
+if (process.send) process.on('disconnect', () => void stop('disconnect'));
+
 const ep = await chooseEp(config.ep);
 logger.info({ ep: ep.ep, device: ep.device, reason: ep.reason }, 'execution provider chosen');
 if (config.ep === 'cuda' && ep.ep === 'cpu') logger.warn({ reason: ep.reason }, 'CUDA was asked for but is not usable; running on CPU');
@@ -19,25 +40,12 @@ const opts = { maxRetriesPerRequest: null, lazyConnect: false } as const;
 const redis = new Redis(config.redisUrl, opts);
 const reader = new Redis(config.redisUrl, opts);
 const sub = new Redis(config.redisUrl, opts);
+clients.push(redis, sub);
 for (const c of [redis, reader, sub]) c.on('error', (err) => logger.warn({ err: err.message }, 'redis error'));
 
-const metrics = new RunnerMetrics();
-const runner = new Runner(redis, reader, sub, { ...config, ep, prefix: config.redisPrefix }, metrics, logger);
+metrics = new RunnerMetrics();
+runner = new Runner(redis, reader, sub, { ...config, ep, prefix: config.redisPrefix }, metrics, logger);
 await runner.ready();
 const metricsPort = await metrics.listen(config.metricsPort).catch(async () => metrics.listen(0));
 process.stdout.write(`gpu-runner ready ep=${ep.ep} device="${ep.device}" consumer=${runner.consumer} metrics=http://127.0.0.1:${metricsPort}/metrics\n`);
 
-let stopping = false;
-const stop = async (signal: string) => {
-  if (stopping) process.exit(1);
-  stopping = true;
-  logger.info({ signal }, 'stopping');
-  await runner.close().catch(() => {});
-  await metrics.close();
-  for (const c of [redis, sub]) c.disconnect();
-  process.exit(0);
-};
-process.on('SIGINT', () => void stop('SIGINT'));
-process.on('SIGTERM', () => void stop('SIGTERM'));
-// Started by the gateway: when it goes, so do we (the IPC channel closes).
-if (process.send) process.on('disconnect', () => void stop('disconnect'));

@@ -106,7 +106,15 @@ export class RunEvents {
       if (ended || e.seq <= last) return;
       if (e.seq > last + 1) {
         // A gap (an event published while we were replaying, or lost on NATS): fill it from the store.
-        void this.runs.events(runId, last).then((missing) => missing.forEach(deliver));
+        // If the store lacks it too (its write failed), skip past it rather than ask again forever.
+        void this.runs.events(runId, last).then(
+          (missing) => {
+            if (!missing.some((m) => m.seq === last + 1)) last = e.seq - 1;
+            missing.forEach(deliver);
+            deliver(e);
+          },
+          (err) => this.logger.warn({ err, runId }, 'filling a gap in run events failed'),
+        );
         return;
       }
       last = e.seq;

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { Annotation, END, START, StateGraph, type LangGraphRunnableConfig } from '@langchain/langgraph';
 import type { PostgresSaver } from '@langchain/langgraph-checkpoint-postgres';
 import type { GraphDefinition } from '@spindle/schemas';
-import { Ajv } from 'ajv';
+import { Ajv, type ValidateFunction } from 'ajv';
 import type { Logger } from 'pino';
 import { BadRequestError, ConflictError, NotFoundError } from '../errors.ts';
 import type { Invoker } from '../invoker.ts';
@@ -53,6 +53,7 @@ export class GraphExecutor {
   private readonly calls = new Map<string, { runId: string; node: string }>();
   private readonly compiled = new Map<string, { plan: PlannedGraph; graph: ReturnType<GraphExecutor['compile']> }>();
   private readonly ajv = new Ajv({ allErrors: false, strict: false });
+  private readonly inputValidators = new Map<string, ValidateFunction>();
   private readonly stops: Array<() => void> = [];
   private closing = false;
 
@@ -87,7 +88,10 @@ export class GraphExecutor {
     if (!graph) throw new NotFoundError(`graph "${graphName}" is not deployed`);
     planGraph(graph.definition, this.deps.hasFunction);
     if (graph.definition.input) {
-      const validate = this.ajv.compile(graph.definition.input);
+      // One compiled validator per graph version (Ajv caches by object identity; rows are new objects).
+      const key = `${graph.name}@${graph.version}`;
+      let validate = this.inputValidators.get(key);
+      if (!validate) this.inputValidators.set(key, (validate = this.ajv.compile(graph.definition.input)));
       if (!validate(input)) {
         const e = validate.errors![0];
         const field = `input${e.instancePath.replace(/\//g, '.')}${e.keyword === 'required' ? `.${(e.params as { missingProperty: string }).missingProperty}` : ''}`;
@@ -125,6 +129,9 @@ export class GraphExecutor {
     if (!(await this.deps.runs.setStatus(runId, 'cancelled', { error: 'cancelled' }))) {
       throw new ConflictError(`run "${runId}" already finished (${run.status})`);
     }
+    const local = this.active.has(runId);
+    // Another gateway runs it: continue its event numbering, and tell it over NATS to stop.
+    if (!local) await this.deps.events.resume(runId);
     await this.deps.events.emit(runId, 'run.cancelled');
     if (!this.abortLocal(runId)) this.deps.nats.current()?.publish(`${this.deps.natsPrefix}.runs.cancel`, runId);
     await this.active.get(runId)?.done;
@@ -157,6 +164,7 @@ export class GraphExecutor {
   private async execute(run: RunRecord, resume: boolean, active: ActiveRun): Promise<void> {
     const { plan, graph } = this.compiledFor(run.definition);
     const { runs, events } = this.deps;
+    let finished = false;
     try {
       if (!resume) {
         await runs.setStatus(run.id, 'running');
@@ -169,13 +177,19 @@ export class GraphExecutor {
       const output = this.outputOf(plan, final);
       await events.flush(run.id);
       if (await runs.setStatus(run.id, 'succeeded', { output })) await events.emit(run.id, 'run.succeeded', undefined, { output });
+      finished = true;
     } catch (err) {
-      if (active.cancelled || this.closing) return;
+      if (this.closing && !active.cancelled) return;
+      finished = true;
+      if (active.cancelled) return;
       const message = err instanceof NodeFailedError ? err.message : `run failed: ${(err as Error).message}`;
       this.deps.logger.warn({ runId: run.id, err: message }, 'run failed');
       const node = err instanceof NodeFailedError ? err.node : undefined;
       await events.flush(run.id);
       if (await runs.setStatus(run.id, 'failed', { error: message })) await events.emit(run.id, 'run.failed', node, { error: message });
+    } finally {
+      // A finished run is never resumed: its checkpoints (every step's state, outputs included) can go.
+      if (finished) await this.deps.checkpointer.deleteThread(run.id).catch((err) => this.deps.logger.warn({ err, runId: run.id }, 'deleting checkpoints failed'));
     }
   }
 

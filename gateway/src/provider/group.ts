@@ -19,6 +19,7 @@ export class FunctionGroup extends EventEmitter {
   private crashes = 0;
   private closed = false;
   private readonly restartTimers = new Set<NodeJS.Timeout>();
+  private readonly versionOf = new WeakMap<Replica, number>();
   spec: ProviderFunctionSpec;
 
   constructor(
@@ -91,6 +92,11 @@ export class FunctionGroup extends EventEmitter {
     return { replicas: this.spec.replicas, availableReplicas: ready };
   }
 
+  /** Versions that still have a replica (starting, serving or draining). */
+  runningVersions(): Set<number> {
+    return new Set([...this.current, ...this.previous].map((r) => this.versionOf.get(r)!));
+  }
+
   /** Every replica, for diagnostics and tests. */
   replicas(): Replica[] {
     return [...this.current, ...this.previous];
@@ -113,6 +119,7 @@ export class FunctionGroup extends EventEmitter {
     const id = `${this.spec.name}-${this.spec.version}-${randomBytes(3).toString('hex')}`;
     const replica = this.make(this.spec, id);
     const version = this.spec.version;
+    this.versionOf.set(replica, version);
     this.current.push(replica);
     replica.on('ready', () => {
       this.emit('ready');

@@ -26,6 +26,7 @@ const PASS_THROUGH = ['PATH', 'HOME', 'TZ', 'LANG', 'TMPDIR', 'NODE_EXTRA_CA_CER
 
 export class LocalProvider implements Provider {
   private readonly groups = new Map<string, FunctionGroup>();
+  private readonly pruneTimers = new Set<NodeJS.Timeout>();
   private readonly progress = new EventEmitter();
   private closed = false;
 
@@ -96,6 +97,7 @@ export class LocalProvider implements Provider {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const t of this.pruneTimers) clearTimeout(t);
     await Promise.all([...this.groups.values()].map((g) => g.close()));
     this.groups.clear();
   }
@@ -133,8 +135,18 @@ export class LocalProvider implements Provider {
 
   private async pruneVersions(name: string, keep: number): Promise<void> {
     // Wait for the old version to drain before removing its folder.
-    await new Promise((r) => setTimeout(r, (this.opts.drainMs ?? 30_000) + 5000).unref());
+    await new Promise<void>((r) => {
+      const t = setTimeout(() => (this.pruneTimers.delete(t), r()), (this.opts.drainMs ?? 30_000) + 5000).unref();
+      this.pruneTimers.add(t);
+    });
+    const group = this.groups.get(name);
+    if (!group || group.spec.version !== keep) return; // removed, or a newer deploy prunes instead
+    // A version still running (a rollout whose new replicas never became ready) keeps its folder.
+    const running = group.runningVersions();
     const entries = await readdir(join(this.opts.runDir, name)).catch(() => [] as string[]);
-    for (const e of entries) if (e !== String(keep) && Number(e) < keep) await rm(join(this.opts.runDir, name, e), { recursive: true, force: true });
+    for (const e of entries) {
+      const v = Number(e);
+      if (v < keep && !running.has(v)) await rm(join(this.opts.runDir, name, e), { recursive: true, force: true });
+    }
   }
 }

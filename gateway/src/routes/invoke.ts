@@ -41,7 +41,13 @@ function target(url: string): { name: string; path: string } {
   const pathname = q < 0 ? url : url.slice(0, q);
   const rest = pathname.slice('/function/'.length);
   const slash = rest.indexOf('/');
-  let name = decodeURIComponent(slash < 0 ? rest : rest.slice(0, slash));
+  const raw = slash < 0 ? rest : rest.slice(0, slash);
+  let name: string;
+  try {
+    name = decodeURIComponent(raw);
+  } catch {
+    throw new BadRequestError(`function name "${raw}" is not valid URL encoding`);
+  }
   if (!/^[a-z0-9-]{1,63}(\.[a-z0-9-]{1,63})?$/.test(name)) {
     throw new BadRequestError(`function name "${name}" is invalid: use lowercase letters, digits and "-" (a DNS-1123 label)`);
   }
@@ -110,13 +116,20 @@ async function proxyToReplica(req: IncomingMessage, res: ServerResponse, name: s
   deps.metrics.start(name);
   let status = 0;
   let lease: Lease | null = null;
+  let closed = false;
+  // The caller leaving aborts the upstream call, so the replica's ctx.signal fires and it stops working.
+  const abort = new AbortController();
   res.once('close', () => {
+    closed = true;
+    if (!res.writableFinished) abort.abort();
     lease?.release();
     deps.metrics.finish(name, status || 499, Number(process.hrtime.bigint() - startNs) / 1e9);
   });
   try {
     lease = await deps.provider.acquire(name, deps.readyWaitMs);
     if (!lease) throw new NotFoundError(`function "${name}" is not deployed`);
+    // The caller left while we waited for a replica: give the lease back and send nothing.
+    if (closed) return void lease.release();
     const headers = forwardHeaders(req.headers);
     headers['x-call-id'] = callId;
     headers['x-start-time'] = startTime;
@@ -125,7 +138,7 @@ async function proxyToReplica(req: IncomingMessage, res: ServerResponse, name: s
     let body: Dispatcher.DispatchOptions['body'] = null;
     if (req.method !== 'GET' && req.method !== 'HEAD') body = length >= 0 ? req : req.pipe(limited(deps.maxBodyBytes));
     await lease.dispatcher.stream(
-      { origin: 'http://replica', path, method: req.method as Dispatcher.HttpMethod, headers, body, headersTimeout: fn.timeoutMs, bodyTimeout: fn.timeoutMs },
+      { origin: 'http://replica', path, method: req.method as Dispatcher.HttpMethod, headers, body, headersTimeout: fn.timeoutMs, bodyTimeout: fn.timeoutMs, signal: abort.signal },
       ({ statusCode, headers: upstream }) => {
         status = statusCode;
         const out: Record<string, string | string[]> = { 'x-call-id': callId, 'x-start-time': startTime };
@@ -179,7 +192,7 @@ export function invokeRoutes(deps: InvokeDeps): FastifyPluginAsync {
     async function invoke(request: FastifyRequest, reply: FastifyReply) {
       const { name, path } = target(request.raw.url ?? '');
       const fn = deps.functions.lookup(name);
-      if (!fn) throw new NotFoundError(`function "${name}" is not deployed; \`spindle list\` shows what is`);
+      if (!fn) throw deps.functions.notLive(name);
       if (fn.gpu && deps.gpu) {
         const length = Number(request.headers['content-length'] ?? -1);
         if (length > deps.maxBodyBytes) {

@@ -14,6 +14,12 @@ interface LogQuery {
 
 export function logRoutes(functions: FunctionService, logs: LogHub): FastifyPluginAsync {
   return async (app) => {
+    // Followed streams never end by themselves: end them when the server closes, or Ctrl-C would wait on them.
+    const open = new Set<import('node:http').ServerResponse>();
+    app.addHook('preClose', async () => {
+      for (const res of open) res.end();
+    });
+
     app.get<{ Querystring: LogQuery }>('/system/logs', async (req, reply) => {
       const name = validName((req.query.name ?? '').replace(/\.openfaas-fn$/, ''));
       if (!functions.lookup(name)) throw new NotFoundError(`function "${name}" is not deployed`);
@@ -32,7 +38,9 @@ export function logRoutes(functions: FunctionService, logs: LogHub): FastifyPlug
       if (!follow) return void res.end();
       const stop = logs.follow(name, (entry) => res.write(JSON.stringify(entry) + '\n'));
       const ping = setInterval(() => res.write('\n'), 15_000);
+      open.add(res);
       res.on('close', () => {
+        open.delete(res);
         stop();
         clearInterval(ping);
       });

@@ -31,6 +31,12 @@ function frame(e: RunEvent): string {
 
 export function runRoutes(executor: GraphExecutor, runs: RunStore, events: RunEvents): FastifyPluginAsync {
   return async (app) => {
+    // Followed streams never end by themselves: end them when the server closes, or Ctrl-C would wait on them.
+    const open = new Set<import('node:http').ServerResponse>();
+    app.addHook('preClose', async () => {
+      for (const res of open) res.end();
+    });
+
     app.post<{ Params: { name: string }; Querystring: { wait?: string; timeout?: string } }>('/graphs/:name/runs', async (req, reply) => {
       const name = validName(req.params.name, 'graph');
       const body = (req.body ?? {}) as { input?: unknown };
@@ -79,7 +85,9 @@ export function runRoutes(executor: GraphExecutor, runs: RunStore, events: RunEv
           res.end();
         },
       );
+      open.add(res);
       res.on('close', () => {
+        open.delete(res);
         clearInterval(ping);
         stop();
       });
