@@ -178,7 +178,11 @@ export async function createPlatform(config: PlatformConfig, logger: Logger = pi
     },
     close() {
       closing ??= (async () => {
+        // Calls in flight get a grace period; then whatever connection is still open is closed, so a
+        // stuck client can never hold Ctrl-C hostage.
+        const force = setTimeout(() => app.server.closeAllConnections(), 3000).unref();
         await app.close().catch((err) => logger.error({ err }, 'closing the server failed'));
+        clearTimeout(force);
         // Running async calls finish (or go back to the queue) while replicas and NATS are still up.
         await asyncCalls.close();
         await executor.close();
