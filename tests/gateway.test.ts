@@ -275,14 +275,17 @@ describe('Expect: 100-continue', () => {
 });
 
 describe('a caller that leaves', () => {
-  it('frees the replica at once: the upstream call is aborted and the lease released', async () => {
+  it('keeps the replica counted busy until its call ends, then frees it', async () => {
     const ac = new AbortController();
-    const pending = api.invoke('slow', { method: 'GET', path: '?ms=250', signal: ac.signal }).catch((e) => e);
+    const pending = api.invoke('slow', { method: 'GET', path: '?ms=300', signal: ac.signal }).catch((e) => e);
     await new Promise((r) => setTimeout(r, 60));
     expect(platform.provider.replicas('slow')[0].inflight).toBe(1);
     ac.abort();
     await pending;
-    for (let i = 0; i < 20 && platform.provider.replicas('slow')[0].inflight !== 0; i++) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 50));
+    // Still computing: least-in-flight must not send new work its way as if it were idle.
+    expect(platform.provider.replicas('slow')[0].inflight).toBe(1);
+    for (let i = 0; i < 100 && platform.provider.replicas('slow')[0].inflight !== 0; i++) await new Promise((r) => setTimeout(r, 10));
     expect(platform.provider.replicas('slow')[0].inflight).toBe(0);
   });
 });

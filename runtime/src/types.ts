@@ -44,7 +44,7 @@ export interface FunctionContext {
   artifacts: Artifacts;
   /** Reads a secret the function was deployed with (OpenFaaS: /var/openfaas/secrets/NAME). */
   secret(name: string): Promise<string>;
-  /** Aborted when the caller goes away or the function's timeout passes. */
+  /** Aborted when the function's timeout passes or the gateway drops the call (a caller leaving does not interrupt a running call). */
   signal: AbortSignal;
   /** The HTTP request behind the invocation (for JSON functions too). */
   request: Omit<RawRequest, 'body'>;

@@ -117,19 +117,15 @@ async function proxyToReplica(req: IncomingMessage, res: ServerResponse, name: s
   let status = 0;
   let lease: Lease | null = null;
   let closed = false;
-  // The caller leaving aborts the upstream call, so the replica's ctx.signal fires and it stops working.
-  const abort = new AbortController();
   res.once('close', () => {
     closed = true;
-    if (!res.writableFinished) abort.abort();
-    lease?.release();
     deps.metrics.finish(name, status || 499, Number(process.hrtime.bigint() - startNs) / 1e9);
   });
   try {
     lease = await deps.provider.acquire(name, deps.readyWaitMs);
     if (!lease) throw new NotFoundError(`function "${name}" is not deployed`);
-    // The caller left while we waited for a replica: give the lease back and send nothing.
-    if (closed) return void lease.release();
+    // The caller left while we waited for a replica: send nothing.
+    if (closed) return;
     const headers = forwardHeaders(req.headers);
     headers['x-call-id'] = callId;
     headers['x-start-time'] = startTime;
@@ -138,7 +134,7 @@ async function proxyToReplica(req: IncomingMessage, res: ServerResponse, name: s
     let body: Dispatcher.DispatchOptions['body'] = null;
     if (req.method !== 'GET' && req.method !== 'HEAD') body = length >= 0 ? req : req.pipe(limited(deps.maxBodyBytes));
     await lease.dispatcher.stream(
-      { origin: 'http://replica', path, method: req.method as Dispatcher.HttpMethod, headers, body, headersTimeout: fn.timeoutMs, bodyTimeout: fn.timeoutMs, signal: abort.signal },
+      { origin: 'http://replica', path, method: req.method as Dispatcher.HttpMethod, headers, body, headersTimeout: fn.timeoutMs, bodyTimeout: fn.timeoutMs },
       ({ statusCode, headers: upstream }) => {
         status = statusCode;
         const out: Record<string, string | string[]> = { 'x-call-id': callId, 'x-start-time': startTime };
@@ -156,6 +152,11 @@ async function proxyToReplica(req: IncomingMessage, res: ServerResponse, name: s
     if (e.statusCode >= 500 && e.statusCode !== 504 && e.statusCode !== 503) log.warn({ err, function: name, replica: lease?.replicaId }, 'invocation failed');
     if (!res.headersSent) status = e.statusCode;
     writeError(res, e, callId);
+  } finally {
+    // The lease ends with the upstream call, not with the caller: a caller that leaves mid-call does
+    // not make a still-busy replica look idle. (No AbortSignal on the call: on 2 cores it cost about a
+    // tenth of the throughput; the call ends when the replica answers or its timeout passes.)
+    lease?.release();
   }
 }
 
