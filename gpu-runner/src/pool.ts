@@ -9,6 +9,8 @@ import type { ModelInfo } from './model-cache.ts';
 interface Slot {
   worker: Worker;
   busy: boolean;
+  /** Its worker exited; a fresh slot replaces it after a backoff. */
+  dead: boolean;
   pending: Map<number, { resolve(v: unknown): void; reject(e: Error): void; progress?: ProgressSink }>;
   models: ModelInfo[];
 }
@@ -39,7 +41,7 @@ export class WorkerPool extends EventEmitter {
 
   private spawn(): Slot {
     const worker = new Worker(new URL('./worker-boot.mjs', import.meta.url));
-    const slot: Slot = { worker, busy: false, pending: new Map(), models: [] };
+    const slot: Slot = { worker, busy: false, dead: false, pending: new Map(), models: [] };
     worker.on('message', (m: FromWorker) => {
       if (m.t === 'models') {
         slot.models = m.models;
@@ -63,6 +65,9 @@ export class WorkerPool extends EventEmitter {
       const now = Date.now();
       this.crashes = now - this.lastCrash < 10_000 ? this.crashes + 1 : 0;
       this.lastCrash = now;
+      // Dead until replaced: run()'s finally must not mark it free, or the next batch would be posted
+      // to a worker that no longer exists and never answer.
+      slot.dead = true;
       slot.busy = true;
       setTimeout(() => {
         if (this.closed) return;
@@ -98,18 +103,18 @@ export class WorkerPool extends EventEmitter {
 
   /** Workers free to take a batch now. */
   idle(): number {
-    return this.slots.filter((s) => !s.busy).length;
+    return this.slots.filter((s) => !s.busy && !s.dead).length;
   }
 
   /** Runs a batch on a free worker (the caller checks `idle()` first); `progress` hears the handler's `ctx.progress()`. */
   async run(key: string, items: WorkItem[], progress?: ProgressSink): Promise<{ results: WorkResult[]; timings: Array<[string, number]> }> {
-    const slot = this.slots.find((s) => !s.busy);
+    const slot = this.slots.find((s) => !s.busy && !s.dead);
     if (!slot) throw new Error('no idle inference worker');
     slot.busy = true;
     try {
       return await this.call(slot, { t: 'run', seq: ++this.seq, key, items }, progress);
     } finally {
-      slot.busy = false;
+      if (!slot.dead) slot.busy = false;
       this.emit('idle');
     }
   }

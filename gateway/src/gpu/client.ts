@@ -132,6 +132,8 @@ export class GpuClient {
           const p = this.pending.get(e.progress.id);
           if (p) for (const fn of this.progress) fn({ name: p.fn, callId: p.callId, fraction: e.progress.fraction, message: e.progress.message });
         }
+        // Handled replies (whole bodies: matte PNGs are megabytes) need not stay in Redis.
+        void this.redis.xtrim(this.replyKey, 'MINID', last).catch(() => {});
       } catch (err) {
         if (this.closing) break;
         await new Promise((r) => setTimeout(r, 500));
