@@ -52,7 +52,8 @@ it('loses nothing when the runner is killed with SIGKILL mid-batch: every pendin
   const second = await runner();
   const statuses = await Promise.all(calls.map(async (p) => (await p).status));
   expect(statuses.filter((s) => s !== 200)).toEqual([]);
-  const s = await waitRunner(api, (st) => st.id !== undefined && st.pid === second.child.pid);
+  // The status is a heartbeat (once a second): wait for one that counts the reclaimed jobs.
+  const s = await waitRunner(api, (st) => st.pid === second.child.pid && (st.jobs?.ok ?? 0) > 0);
   expect(s.jobs.ok).toBeGreaterThan(0);
   await second.stop('SIGKILL');
 }, 60_000);
@@ -64,7 +65,15 @@ it('keeps a long inference (longer than the claim idle time) and dead-letters a 
   const long = await call('mlp1', { x: vec(1), spinMs: 2500 });
   expect(long.status).toBe(200);
   const doomed = call('mlp1', { x: vec(2), spinMs: 8000 });
-  await new Promise((r) => setTimeout(r, 500));
+  // Kill the runner only once it holds the job (delivered once), however slow the machine is.
+  const probe = new Redis(REDIS_URL);
+  for (let i = 0; i < 200; i++) {
+    const [count] = (await probe.xpending(`${redis.prefix}:gpu:jobs`, 'runners')) as [number];
+    if (Number(count) > 0) break;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  probe.disconnect();
+  await new Promise((r) => setTimeout(r, 200));
   await a.stop('SIGKILL');
   const b = await runner({ SPINDLE_GPU_MAX_DELIVERIES: '1' });
   const res = await doomed;
