@@ -289,3 +289,19 @@ describe('a caller that leaves', () => {
     expect(platform.provider.replicas('slow')[0].inflight).toBe(0);
   });
 });
+
+describe('while the gateway restores its functions at start', () => {
+  it('answers 503 with Retry-After for names it does not know yet, sync and async', async () => {
+    platform.functions.restoring = true;
+    try {
+      const sync = await api.invoke('not-back-yet');
+      expect(sync.status).toBe(503);
+      expect(sync.headers.get('retry-after')).toBe('1');
+      const queued = await fetch(`${api.url}/async-function/not-back-yet`, { method: 'POST', body: 'x' });
+      expect([503]).toContain(queued.status);
+    } finally {
+      platform.functions.restoring = false;
+    }
+    expect((await api.invoke('not-back-yet')).status).toBe(404);
+  });
+});

@@ -67,7 +67,7 @@ function target(req: FastifyRequest, functions: FunctionService): Target {
   }
   if (fn.endsWith(`.${NAMESPACE}`)) fn = fn.slice(0, -NAMESPACE.length - 1);
   if (!isValidName(fn)) throw new BadRequestError(`function name "${fn}" is invalid: use lowercase letters, digits and "-" (a DNS-1123 label)`);
-  if (!functions.lookup(fn)) throw new NotFoundError(`function "${fn}" is not deployed; \`spindle list\` shows what is`);
+  if (!functions.lookup(fn)) throw functions.notLive(fn);
   const sentId = one(req.headers['x-call-id']);
   if (sentId !== undefined && !CALL_ID.test(sentId)) throw new BadRequestError(`header "X-Call-Id" must be 1 to 128 letters, digits, "-" or "_", got "${sentId.slice(0, 200)}"`);
   const cb = one(req.headers['x-callback-url']);
