@@ -34,6 +34,8 @@ export function logRoutes(functions: FunctionService, logs: LogHub): FastifyPlug
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' });
+      // Send the headers now: a follower with nothing to replay must not wait for the first line.
+      res.flushHeaders();
       for (const entry of logs.history(name, tail, since)) res.write(JSON.stringify(entry) + '\n');
       if (!follow) return void res.end();
       const stop = logs.follow(name, (entry) => res.write(JSON.stringify(entry) + '\n'));
