@@ -189,7 +189,8 @@ export class GraphExecutor {
       if (await runs.setStatus(run.id, 'failed', { error: message })) await events.emit(run.id, 'run.failed', node, { error: message });
     } finally {
       // A finished run is never resumed: its checkpoints (every step's state, outputs included) can go.
-      if (finished) await this.deps.checkpointer.deleteThread(run.id).catch((err) => this.deps.logger.warn({ err, runId: run.id }, 'deleting checkpoints failed'));
+      // Cleanup, so nobody waiting on the run waits for it too.
+      if (finished) void this.deps.checkpointer.deleteThread(run.id).catch((err) => this.deps.logger.warn({ err, runId: run.id }, 'deleting checkpoints failed'));
     }
   }
 
