@@ -1,7 +1,4 @@
 /** Deployments: from an OpenFaaS deploy request to stored records and running replicas. */
-import { existsSync } from 'node:fs';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { DeployRequest, FunctionStatus } from '@spindle/schemas';
 import { BadRequestError, NotFoundError, UnavailableError, type SpindleError } from './errors.ts';
@@ -214,15 +211,8 @@ export class FunctionService {
   /** Copies the bundle out of the object store (once per digest) and hands the function to the provider. */
   private async start(record: DeploymentRecord, bounds: { min: number; max: number }, timeoutMs: number): Promise<void> {
     const digest = bundleDigest(record.spec.image);
-    const bundlePath = join(this.deps.bundleDir, `${digest}.mjs`);
-    if (!existsSync(bundlePath)) {
-      const bytes = await this.deps.bundles.get(digest);
-      if (!bytes) throw new BadRequestError(`bundle sha256:${digest} is missing from the object store`);
-      await mkdir(this.deps.bundleDir, { recursive: true });
-      const tmp = `${bundlePath}.${process.pid}.tmp`;
-      await writeFile(tmp, bytes);
-      await rename(tmp, bundlePath);
-    }
+    const bundlePath = await this.deps.bundles.localCopy(digest, this.deps.bundleDir, '.mjs');
+    if (!bundlePath) throw new BadRequestError(`bundle sha256:${digest} is missing from the object store`);
     if (isGpuSpec(record.spec)) {
       if (!this.deps.gpu) throw new BadRequestError(`function "${record.name}" is a GPU function, and this gateway has no GPU runner configured`);
       await this.deps.gpu.deploy(record, bundlePath, timeoutMs);

@@ -94,11 +94,12 @@ export async function createPlatform(config: PlatformConfig, logger: Logger = pi
     logger,
   });
   await gpuClient.ready();
-  const gpu = new GpuService(gpuClient, new BundleStore(db, blobs), join(config.dataDir, 'bundles'), metrics.registry);
+  const bundles = new BundleStore(db, blobs);
+  const gpu = new GpuService(gpuClient, bundles, join(config.dataDir, 'bundles'), metrics.registry);
   functions = new FunctionService({
     gpu,
     deployments: new DeploymentStore(db),
-    bundles: new BundleStore(db, blobs),
+    bundles,
     secrets: new SecretStore(db),
     provider,
     metrics,
@@ -138,7 +139,7 @@ export async function createPlatform(config: PlatformConfig, logger: Logger = pi
     provider,
     metrics,
     logs,
-    bundles: new BundleStore(db, blobs),
+    bundles,
     secrets: new SecretStore(db),
     blobs,
     adminPassword,

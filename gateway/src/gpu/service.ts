@@ -1,7 +1,4 @@
 /** GPU functions as the rest of the gateway sees them: deploy to the runner, call through the stream, metrics. */
-import { existsSync } from 'node:fs';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { GpuReply, RunnerStatus } from '@spindle/runtime';
 import { BadRequestError, SpindleError } from '../errors.ts';
@@ -83,15 +80,8 @@ export class GpuService {
     const models: Record<string, string> = {};
     for (const digest of modelDigests(record.spec)) {
       const hex = digest.slice('sha256:'.length);
-      const path = join(this.bundleDir, `${hex}.onnx`);
-      if (!existsSync(path)) {
-        const bytes = await this.bundles.get(hex);
-        if (!bytes) throw new BadRequestError(`field "annotations.${GPU_MODELS_ANNOTATION}": the gateway has no model ${digest}; upload it first (PUT /system/bundles/${digest})`);
-        await mkdir(this.bundleDir, { recursive: true });
-        const tmp = `${path}.${process.pid}.tmp`;
-        await writeFile(tmp, bytes);
-        await rename(tmp, path);
-      }
+      const path = await this.bundles.localCopy(hex, this.bundleDir, '.onnx');
+      if (!path) throw new BadRequestError(`field "annotations.${GPU_MODELS_ANNOTATION}": the gateway has no model ${digest}; upload it first (PUT /system/bundles/${digest})`);
       models[digest] = path;
     }
     await this.client.deploy({ name: record.name, version: record.version, bundlePath, models, timeoutMs });

@@ -1,6 +1,6 @@
 /** One contract for every Database, run against the machine's Postgres and embedded PGlite; each test owns a random schema. */
 import { createHash, randomBytes } from 'node:crypto';
-import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -224,6 +224,25 @@ function databaseContract(kind: string, factory: DatabaseFactory): void {
     });
 
     describe('BundleStore', () => {
+      it('copies a bundle out to a local file once, even when two deploys ask at the same time', async () => {
+        const dir = await mkdtemp(join(tmpdir(), 'spindle-bundles-'));
+        try {
+          const db = await open(factory.create(schema));
+          const bundles = new BundleStore(db, new FolderBlobStore(join(dir, 'objects')));
+          const body = Buffer.from('export default () => "copied"');
+          const hex = createHash('sha256').update(body).digest('hex');
+          expect(await bundles.localCopy(hex, join(dir, 'local'), '.mjs')).toBeNull();
+          await bundles.put(hex, body);
+          const [a, b] = await Promise.all([bundles.localCopy(hex, join(dir, 'local'), '.mjs'), bundles.localCopy(hex, join(dir, 'local'), '.mjs')]);
+          expect(a).toBe(join(dir, 'local', `${hex}.mjs`));
+          expect(b).toBe(a);
+          expect(await readFile(a!)).toEqual(body);
+          expect(await readdir(join(dir, 'local'))).toEqual([`${hex}.mjs`]);
+        } finally {
+          await rm(dir, { recursive: true, force: true });
+        }
+      });
+
       it('stores, finds and returns bundles by sha256, and rejects a body that does not match', async () => {
         const dir = await mkdtemp(join(tmpdir(), 'spindle-bundles-'));
         try {

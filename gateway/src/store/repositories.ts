@@ -1,5 +1,8 @@
 /** The gateway's records in SQL: deployments (with their history), bundles and secrets. */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { DeployRequest } from '@spindle/schemas';
 import { isValidName } from '@spindle/schemas';
 import { BadRequestError, ConflictError, NotFoundError } from '../errors.ts';
@@ -105,10 +108,36 @@ export const bundleKey = (hex: string): string => `bundles/sha256/${hex}`;
 export class BundleStore {
   readonly #db: Database;
   readonly #blobs: BlobStore;
+  /** Copies in progress, so two deploys of one digest share a single copy. */
+  readonly #copying = new Map<string, Promise<string | null>>();
 
   constructor(db: Database, blobs: BlobStore) {
     this.#db = db;
     this.#blobs = blobs;
+  }
+
+  /**
+   * The bundle as a local file `<dir>/<hex><ext>` (replicas and the runner read files), copied out of
+   * the blob store once; null when the store does not have it.
+   */
+  async localCopy(hex: string, dir: string, ext: string): Promise<string | null> {
+    assertDigest(hex);
+    const path = join(dir, `${hex}${ext}`);
+    if (existsSync(path)) return path;
+    let copying = this.#copying.get(path);
+    if (!copying) {
+      copying = (async () => {
+        const bytes = await this.get(hex);
+        if (!bytes) return null;
+        await mkdir(dir, { recursive: true });
+        const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+        await writeFile(tmp, bytes);
+        await rename(tmp, path);
+        return path;
+      })().finally(() => this.#copying.delete(path));
+      this.#copying.set(path, copying);
+    }
+    return copying;
   }
 
   /** Whether the bundle was stored. */
