@@ -4,7 +4,7 @@ import type { GpuReply, RunnerStatus } from '@spindle/runtime';
 import { BadRequestError, SpindleError } from '../errors.ts';
 import type { BundleStore } from '../store/index.ts';
 import type { DeploymentRecord } from '../store/types.ts';
-import type { GpuClient } from './client.ts';
+import type { GpuCall, GpuClient } from './client.ts';
 
 /** Annotation that marks a GPU function (`spindle deploy` sets it for `lang: gpu`). */
 export const GPU_LANG_ANNOTATION = 'com.spindle.lang';
@@ -28,16 +28,8 @@ export function modelDigests(spec: { annotations?: Record<string, string> }): st
   });
 }
 
-/** One GPU invocation as the invoke paths hand it over. */
-export interface GpuRequest {
-  name: string;
-  callId: string;
-  contentType: string;
-  body: Buffer;
-  timeoutMs: number;
-  queueLimit: number;
-  signal?: AbortSignal;
-}
+/** One GPU invocation as the invoke paths hand it over: a GpuCall named by `name`. */
+export type GpuRequest = Omit<GpuCall, 'fn'> & { name: string };
 
 export class GpuService {
   private readonly jobs: Counter<'function' | 'status'>;

@@ -2,6 +2,7 @@
  * Async invocations (OpenFaaS's `/async-function/NAME`: 202 + X-Call-Id, result to X-Callback-Url), the call
  * status API, cancellation, and dead letters. Enqueue is public like `/function/*`; the rest needs admin auth.
  */
+import { passOnHeaders } from '../http-headers.ts';
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
@@ -24,17 +25,9 @@ export interface AsyncRoutesDeps {
   defaultMaxInflight: number;
 }
 
-// Hop-by-hop headers (RFC 9110 §7.6.1), framing and `Expect` (curl's 100-continue, answered here) are not kept with the call.
-const DROP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'host', 'proxy-authorization', 'proxy-authenticate', 'content-length', 'expect']);
-
-function keptHeaders(headers: IncomingHttpHeaders): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const key in headers) {
-    const v = headers[key];
-    if (v !== undefined && !DROP.has(key)) out[key] = v;
-  }
-  return out;
-}
+// Framing is not kept with a queued call either: the worker sends the body with its own length.
+const FRAMING = new Set(['content-length']);
+const keptHeaders = (headers: IncomingHttpHeaders) => passOnHeaders(headers, FRAMING);
 
 const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
 

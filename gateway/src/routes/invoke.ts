@@ -1,10 +1,11 @@
 /** `ANY /function/:name[/*]`: proxies to a ready replica and streams the answer back as it is produced. */
 import { randomUUID } from 'node:crypto';
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Transform } from 'node:stream';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { errors as undiciErrors, type Dispatcher } from 'undici';
 import { isValidName } from '@spindle/schemas';
+import { HOP_HEADERS, passOnHeaders } from '../http-headers.ts';
 import { BadGatewayError, BadRequestError, NotFoundError, PayloadTooLargeError, SpindleError, TimeoutError } from '../errors.ts';
 import { NAMESPACE, type FunctionService, type LiveFunction } from '../functions.ts';
 import type { GatewayMetrics } from '../metrics.ts';
@@ -23,17 +24,7 @@ export interface InvokeDeps {
   gpu?: GpuService;
 }
 
-// Hop-by-hop headers (RFC 9110 §7.6.1) are not forwarded.
-const HOP = new Set(['expect', 'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'host', 'proxy-authorization', 'proxy-authenticate']);
-
-function forwardHeaders(headers: IncomingHttpHeaders): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const key in headers) {
-    const v = headers[key];
-    if (v !== undefined && !HOP.has(key)) out[key] = v;
-  }
-  return out;
-}
+const HOP = HOP_HEADERS;
 
 /** Splits `/function/name.openfaas-fn/rest?q` into the function name and the path the replica sees. */
 function target(url: string): { name: string; path: string } {
@@ -126,7 +117,7 @@ async function proxyToReplica(req: IncomingMessage, res: ServerResponse, name: s
     if (!lease) throw new NotFoundError(`function "${name}" is not deployed`);
     // The caller left while we waited for a replica: send nothing.
     if (closed) return;
-    const headers = forwardHeaders(req.headers);
+    const headers = passOnHeaders(req.headers);
     headers['x-call-id'] = callId;
     headers['x-start-time'] = startTime;
     headers['x-forwarded-host'] = req.headers.host ?? '';
