@@ -57,7 +57,7 @@ export const runEventSchema = {
     runId: { type: 'string' },
     type: {
       type: 'string',
-      enum: ['run.started', 'node.started', 'node.progress', 'node.succeeded', 'node.failed', 'node.skipped', 'node.retrying', 'run.succeeded', 'run.failed', 'run.cancelled'],
+      enum: ['run.started', 'run.resumed', 'node.started', 'node.progress', 'node.succeeded', 'node.failed', 'node.skipped', 'node.retrying', 'run.succeeded', 'run.failed', 'run.cancelled'],
     },
     node: { type: 'string' },
     at: { type: 'string' },

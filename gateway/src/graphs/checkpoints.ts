@@ -9,7 +9,7 @@ import type { Database } from '../store/types.ts';
  * Creates the saver and its tables. `PostgresSaver.setup()` is not safe to run concurrently, so it runs
  * under a session advisory lock: two gateways starting at once take turns.
  */
-export async function createCheckpointer(db: Database): Promise<PostgresSaver> {
+export async function createCheckpointer(db: Database): Promise<BatchedPostgresSaver> {
   const saver = new BatchedPostgresSaver(db.pool, { schema: db.schema });
   const key = createHash('sha256').update(`spindle-checkpoints:${db.schema}`).digest().readBigInt64BE(0);
   const client = await db.pool.connect();

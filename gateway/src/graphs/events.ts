@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import type { RunEvent } from '@spindle/schemas';
 import type { Logger } from 'pino';
 import type { NatsLink } from '../nats.ts';
-import type { NodeChange, RunStore } from './store.ts';
+import type { NodeChange, PendingEvent, RunStore, RunTransition } from './store.ts';
 
 type EventType = RunEvent['type'];
 const FINAL: ReadonlySet<string> = new Set(['run.succeeded', 'run.failed', 'run.cancelled']);
@@ -15,11 +15,15 @@ const FINAL: ReadonlySet<string> = new Set(['run.succeeded', 'run.failed', 'run.
 /** True for the event that ends a run's stream. */
 export const isFinal = (e: RunEvent): boolean => FINAL.has(e.type);
 
+interface Queued extends PendingEvent {
+  transition?: RunTransition;
+  settle: (stored: RunEvent | null, err?: unknown) => void;
+}
+
 export class RunEvents {
   private readonly local = new EventEmitter();
-  private readonly seqs = new Map<string, number>();
   /** Per-run queues and their drain loops: events are stored in batches and published in sequence order. */
-  private readonly queues = new Map<string, Array<{ event: RunEvent; change?: NodeChange; stored: () => void }>>();
+  private readonly queues = new Map<string, Queued[]>();
   private readonly chains = new Map<string, Promise<void>>();
 
   constructor(
@@ -35,52 +39,67 @@ export class RunEvents {
     return `${this.prefix}.runs.${runId}`;
   }
 
-  /** Continues numbering after what a previous gateway stored (on resume). */
-  async resume(runId: string): Promise<void> {
-    this.seqs.set(runId, await this.runs.lastSeq(runId));
+  /**
+   * Records and publishes one event (with the node record change it reports); resolves with the stored
+   * event once it is stored (null when storing failed: that is logged). Events of a run are numbered
+   * and written in order, in batches of whatever has queued, so callers on the hot path need not wait.
+   */
+  emit(runId: string, type: EventType, node?: string, data?: Record<string, unknown>, change?: NodeChange): Promise<RunEvent | null> {
+    return this.enqueue(runId, { type, node, data, change, at: new Date().toISOString() });
   }
 
   /**
-   * Records and publishes one event (with the node record change it reports); resolves once stored.
-   * Events of a run are written in order (in batches of whatever has queued), so callers on the hot
-   * path need not wait.
+   * Moves the run to `transition.status` and records `type` in one statement, after every event
+   * emitted before it: resolves with the event, or null when the run had already finished (nothing
+   * changes then). Rejects when the database write fails, so the caller knows the run did not move.
    */
-  emit(runId: string, type: EventType, node?: string, data?: Record<string, unknown>, change?: NodeChange): Promise<void> {
-    const seq = (this.seqs.get(runId) ?? 0) + 1;
-    this.seqs.set(runId, seq);
-    const event: RunEvent = { seq, runId, type, at: new Date().toISOString(), ...(node !== undefined && { node }), ...(data !== undefined && { data }) };
+  transition(runId: string, type: EventType, transition: RunTransition, node?: string, data?: Record<string, unknown>): Promise<RunEvent | null> {
+    return this.enqueue(runId, { type, node, data, transition, at: new Date().toISOString() });
+  }
+
+  private enqueue(runId: string, item: Omit<Queued, 'settle'>): Promise<RunEvent | null> {
     let queue = this.queues.get(runId);
     if (!queue) this.queues.set(runId, (queue = []));
-    return new Promise<void>((resolve) => {
-      queue.push({ event, change, stored: resolve });
+    return new Promise<RunEvent | null>((resolve, reject) => {
+      queue.push({ ...item, settle: (stored, err) => (err && item.transition ? reject(err) : resolve(stored)) });
       if (!this.chains.has(runId)) this.chains.set(runId, this.drain(runId));
     });
   }
 
-  /** Writes a run's queued events, all that have gathered at a time, then publishes them in order. */
+  /**
+   * Writes a run's queued events, all that have gathered at a time (a status transition ends a batch),
+   * then publishes them in order.
+   */
   private async drain(runId: string): Promise<void> {
     const queue = this.queues.get(runId)!;
     while (queue.length) {
-      const batch = queue.splice(0);
+      const cut = queue.findIndex((q) => q.transition !== undefined);
+      const batch = queue.splice(0, cut === -1 ? queue.length : cut + 1);
+      const transition = batch.at(-1)!.transition;
+      let stored: RunEvent[];
       try {
-        await this.runs.appendEvents(batch);
+        stored = await this.runs.appendEvents(runId, batch, transition);
       } catch (err) {
         // A failed write is logged, not thrown: callers on the hot path do not wait for it.
-        this.logger.error({ err, runId, types: batch.map((b) => b.event.type) }, 'storing run events failed');
+        this.logger.error({ err, runId, types: batch.map((b) => b.type) }, 'storing run events failed');
+        batch.forEach((b) => b.settle(null, err));
+        continue;
       }
       const nc = this.nats.current();
-      for (const { event, stored } of batch) {
-        this.local.emit(runId, event);
-        if (nc) {
-          try {
-            nc.publish(this.subject(runId), JSON.stringify(event));
-          } catch (err) {
-            this.logger.warn({ err, runId }, 'publishing a run event to NATS failed');
+      batch.forEach((item, i) => {
+        const event = stored[i];
+        if (event) {
+          this.local.emit(runId, event);
+          if (nc) {
+            try {
+              nc.publish(this.subject(runId), JSON.stringify(event));
+            } catch (err) {
+              this.logger.warn({ err, runId }, 'publishing a run event to NATS failed');
+            }
           }
         }
-        stored();
-        if (isFinal(event)) this.seqs.delete(runId);
-      }
+        item.settle(event ?? null);
+      });
     }
     this.chains.delete(runId);
     this.queues.delete(runId);

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Annotation, END, START, StateGraph, type LangGraphRunnableConfig } from '@langchain/langgraph';
-import type { PostgresSaver } from '@langchain/langgraph-checkpoint-postgres';
+import type { PendingWrite } from '@langchain/langgraph-checkpoint';
 import type { GraphDefinition } from '@spindle/schemas';
 import { Ajv, type ValidateFunction } from 'ajv';
 import type { Logger } from 'pino';
@@ -13,27 +13,40 @@ import { BadRequestError, ConflictError, NotFoundError } from '../errors.ts';
 import type { Invoker } from '../invoker.ts';
 import type { NatsLink } from '../nats.ts';
 import type { RunEvents } from './events.ts';
+import type { BatchedPostgresSaver } from './saver.ts';
 import { holds, resolve, type Scope } from './mapping.ts';
 import { NodeFailedError, runNode } from './node.ts';
 import type { GraphRecord, GraphStore, RunRecord, RunStore } from './store.ts';
 import { planGraph, type PlannedGraph } from './validate.ts';
 
+/** How a node ended, kept in the checkpoint: after a crash its events are rebuilt from it. */
+interface NodeDone {
+  status: 'succeeded' | 'skipped';
+  attempts?: number;
+  durationMs?: number;
+  reason?: string;
+}
+
 const State = Annotation.Root({
   input: Annotation<unknown>(),
   outputs: Annotation<Record<string, unknown>>({ reducer: (a, b) => ({ ...a, ...b }), default: () => ({}) }),
   skipped: Annotation<string[]>({ reducer: (a, b) => [...a, ...b], default: () => [] }),
+  done: Annotation<Record<string, NodeDone>>({ reducer: (a, b) => ({ ...a, ...b }), default: () => ({}) }),
 });
 type GraphState = typeof State.State;
 
 /** LangGraph node names are prefixed so a node id can never collide with a state channel. */
 const step = (id: string) => `step_${id}`;
 
+/** Node statuses that end a node. */
+const TERMINAL: ReadonlySet<string> = new Set(['succeeded', 'failed', 'skipped']);
+
 export interface ExecutorDeps {
   invoker: Invoker;
   graphs: GraphStore;
   runs: RunStore;
   events: RunEvents;
-  checkpointer: PostgresSaver;
+  checkpointer: BatchedPostgresSaver;
   nats: NatsLink;
   natsPrefix: string;
   hasFunction(name: string): boolean;
@@ -62,6 +75,13 @@ export class GraphExecutor {
       deps.onProgress((e) => {
         const call = this.calls.get(e.callId);
         if (call) void deps.events.emit(call.runId, 'node.progress', call.node, { fraction: e.fraction, message: e.message });
+      }),
+    );
+    // A node's end is reported once its write is in the checkpoint, never before: a crash in between
+    // loses only the event, and the resume rebuilds it from the checkpoint (see reconcile).
+    this.stops.push(
+      deps.checkpointer.onWritesStored((runId, _taskId, writes) => {
+        if (this.active.has(runId)) this.reportDone(runId, writes);
       }),
     );
     // A cancel may reach any gateway: the one running the run stops it.
@@ -99,18 +119,62 @@ export class GraphExecutor {
       }
     }
     const run = await this.deps.runs.create(randomUUID(), graph, input);
-    this.launch(run, false);
+    this.launch(run, 'new');
     return run;
   }
 
-  /** Resumes every run a previous gateway left unfinished; returns how many. */
+  /**
+   * Resumes every run a previous gateway left unfinished; returns how many. A run with a checkpoint
+   * continues from it (finished nodes are not run again, their missing events are rebuilt); one that
+   * was accepted but never reached its first checkpoint starts from its input.
+   */
   async resumeAll(): Promise<number> {
     const runs = await this.deps.runs.unfinished();
     for (const run of runs) {
-      await this.deps.events.resume(run.id);
-      this.launch(run, run.status === 'running');
+      const from = run.status === 'running' ? await this.reconcile(run.id) : 'start';
+      this.deps.logger.info({ runId: run.id, graph: run.graph, status: run.status, from }, 'resuming run');
+      this.launch(run, from);
     }
     return runs.length;
+  }
+
+  /**
+   * Brings a run's records in line with its checkpoint after a crash: a node whose output is in the
+   * checkpoint (or in the pending writes of the step the crash cut short) but whose end was never
+   * recorded gets its event now. Returns where the run continues from.
+   */
+  private async reconcile(runId: string): Promise<'start' | 'checkpoint'> {
+    const tuple = await this.deps.checkpointer.getTuple({ configurable: { thread_id: runId } });
+    if (!tuple) return 'start';
+    const values = tuple.checkpoint.channel_values as Partial<GraphState>;
+    const writes: PendingWrite[] = [
+      ['done', values.done ?? {}],
+      ['outputs', values.outputs ?? {}],
+      ...(tuple.pendingWrites ?? []).map(([, channel, value]) => [channel, value] as PendingWrite),
+    ];
+    const recorded = new Set((await this.deps.runs.nodes(runId)).filter((n) => TERMINAL.has(n.status)).map((n) => n.node));
+    this.reportDone(runId, writes, recorded);
+    await this.deps.events.flush(runId);
+    return 'checkpoint';
+  }
+
+  /** Emits the end event of every node whose end `writes` carry (but for those in `skip`). */
+  private reportDone(runId: string, writes: PendingWrite[], skip: ReadonlySet<string> = new Set()): void {
+    const done: Record<string, NodeDone> = {};
+    const outputs: Record<string, unknown> = {};
+    for (const [channel, value] of writes) {
+      if (channel === 'done') Object.assign(done, value);
+      else if (channel === 'outputs') Object.assign(outputs, value);
+    }
+    const { events } = this.deps;
+    for (const [id, d] of Object.entries(done)) {
+      if (skip.has(id)) continue;
+      if (d.status === 'skipped') void events.emit(runId, 'node.skipped', id, { reason: d.reason }, { status: 'skipped', finished: true });
+      else {
+        const { attempts, durationMs } = d;
+        void events.emit(runId, 'node.succeeded', id, { attempts, durationMs }, { status: 'succeeded', attempts, finished: true, durationMs, output: outputs[id] ?? null });
+      }
+    }
   }
 
   /** Resolves when the run is finished (or `timeoutMs` passed); returns its record. */
@@ -126,13 +190,12 @@ export class GraphExecutor {
   async cancel(runId: string): Promise<RunRecord> {
     const run = await this.deps.runs.get(runId);
     if (!run) throw new NotFoundError(`run "${runId}" does not exist`);
-    if (!(await this.deps.runs.setStatus(runId, 'cancelled', { error: 'cancelled' }))) {
-      throw new ConflictError(`run "${runId}" already finished (${run.status})`);
+    // The status and its event in one statement (events are numbered by the store, so a cancel sent to
+    // another gateway than the one running the run continues its numbering).
+    if (!(await this.deps.events.transition(runId, 'run.cancelled', { status: 'cancelled', error: 'cancelled' }))) {
+      throw new ConflictError(`run "${runId}" already finished (${(await this.deps.runs.get(runId))?.status ?? run.status})`);
     }
-    const local = this.active.has(runId);
-    // Another gateway runs it: continue its event numbering, and tell it over NATS to stop.
-    if (!local) await this.deps.events.resume(runId);
-    await this.deps.events.emit(runId, 'run.cancelled');
+    // Another gateway runs it: tell it over NATS to stop.
     if (!this.abortLocal(runId)) this.deps.nats.current()?.publish(`${this.deps.natsPrefix}.runs.cancel`, runId);
     await this.active.get(runId)?.done;
     return (await this.deps.runs.get(runId))!;
@@ -154,39 +217,50 @@ export class GraphExecutor {
     return true;
   }
 
-  private launch(run: RunRecord, resume: boolean): void {
+  /**
+   * Executes a run in the background: `new` (accepted just now), `start` (accepted by a gateway that
+   * stopped before the run's first checkpoint) or `checkpoint` (continues from its last checkpoint).
+   */
+  private launch(run: RunRecord, from: 'new' | 'start' | 'checkpoint'): void {
     const abort = new AbortController();
     const entry: ActiveRun = { abort, cancelled: false, done: Promise.resolve() };
     this.active.set(run.id, entry);
-    entry.done = this.execute(run, resume, entry).finally(() => this.active.delete(run.id));
+    entry.done = this.execute(run, from, entry).finally(() => this.active.delete(run.id));
   }
 
-  private async execute(run: RunRecord, resume: boolean, active: ActiveRun): Promise<void> {
+  private async execute(run: RunRecord, from: 'new' | 'start' | 'checkpoint', active: ActiveRun): Promise<void> {
     const { plan, graph } = this.compiledFor(run.definition);
-    const { runs, events } = this.deps;
+    const { events } = this.deps;
     let finished = false;
     try {
-      if (!resume) {
-        await runs.setStatus(run.id, 'running');
-        await events.emit(run.id, 'run.started', undefined, { graph: run.graph, version: run.graphVersion });
+      if (run.status === 'queued') {
+        // The status and its event in one statement: a crash never leaves one without the other.
+        const started = await events.transition(run.id, 'run.started', { status: 'running' }, undefined, { graph: run.graph, version: run.graphVersion });
+        if (!started) return void (finished = true); // cancelled before it started
+      } else {
+        void events.emit(run.id, 'run.resumed', undefined, { from });
       }
       // durability 'sync': a step's checkpoint is stored before the next step starts, so a node that
       // finished is never run again after a crash ('async' could lose the last checkpoint).
       const config = { configurable: { thread_id: run.id }, signal: active.abort.signal, recursionLimit: plan.order.length + 10, durability: 'sync' as const };
-      const final = (await graph.invoke(resume ? null : { input: run.input }, config)) as GraphState;
+      const final = (await graph.invoke(from === 'checkpoint' ? null : { input: run.input }, config)) as GraphState;
       const output = this.outputOf(plan, final);
-      await events.flush(run.id);
-      if (await runs.setStatus(run.id, 'succeeded', { output })) await events.emit(run.id, 'run.succeeded', undefined, { output });
+      // The status and the final event in one statement, after every node's events.
+      await events.transition(run.id, 'run.succeeded', { status: 'succeeded', output }, undefined, { output });
       finished = true;
     } catch (err) {
       if (this.closing && !active.cancelled) return;
-      finished = true;
-      if (active.cancelled) return;
+      if (active.cancelled) return void (finished = true);
       const message = err instanceof NodeFailedError ? err.message : `run failed: ${(err as Error).message}`;
       this.deps.logger.warn({ runId: run.id, err: message }, 'run failed');
       const node = err instanceof NodeFailedError ? err.node : undefined;
-      await events.flush(run.id);
-      if (await runs.setStatus(run.id, 'failed', { error: message })) await events.emit(run.id, 'run.failed', node, { error: message });
+      try {
+        await events.transition(run.id, 'run.failed', { status: 'failed', error: message }, node, { error: message });
+        finished = true;
+      } catch (storeErr) {
+        // The database is unreachable: the run stays `running`, and the next start resumes it.
+        this.deps.logger.error({ err: storeErr, runId: run.id }, 'recording the end of a run failed');
+      }
     } finally {
       // A finished run is never resumed: its checkpoints (every step's state, outputs included) can go.
       // Cleanup, so nobody waiting on the run waits for it too.
@@ -239,8 +313,8 @@ export class GraphExecutor {
     const condition = plan.conditions.get(id);
     if (skippedDep !== undefined || (condition && !holds(condition, scope))) {
       const reason = skippedDep !== undefined ? `node "${skippedDep}" was skipped` : `condition "${node.when}" does not hold`;
-      void events.emit(runId, 'node.skipped', id, { reason }, { status: 'skipped', finished: true });
-      return { skipped: [id] };
+      // Its event follows once this write is in the checkpoint (reportDone).
+      return { skipped: [id], done: { [id]: { status: 'skipped', reason } } };
     }
     // Default input: the run input for a first node, the one upstream output, or all of them by node id.
     const input =
@@ -269,8 +343,8 @@ export class GraphExecutor {
         },
       });
       const durationMs = Math.round((performance.now() - started) * 1000) / 1000;
-      void events.emit(runId, 'node.succeeded', id, { attempts, durationMs }, { status: 'succeeded', attempts, finished: true, durationMs, output });
-      return { outputs: { [id]: output } };
+      // Its event follows once this write is in the checkpoint (reportDone).
+      return { outputs: { [id]: output }, done: { [id]: { status: 'succeeded', attempts, durationMs } } };
     } catch (err) {
       if (err instanceof NodeFailedError) {
         void events.emit(runId, 'node.failed', id, { error: err.message, attempts: err.attempts }, { status: 'failed', attempts: err.attempts, finished: true, error: err.message });

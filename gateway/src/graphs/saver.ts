@@ -19,7 +19,12 @@ interface Statements {
   INSERT_CHECKPOINT_WRITES_SQL: string;
 }
 
+/** Called once a task's writes are stored: what finished is durable from then on. */
+export type WritesListener = (threadId: string, taskId: string, writes: PendingWrite[]) => void;
+
 export class BatchedPostgresSaver extends PostgresSaver {
+  private readonly writeListeners = new Set<WritesListener>();
+
   constructor(
     private readonly db: pg.Pool,
     options: { schema: string },
@@ -46,6 +51,12 @@ export class BatchedPostgresSaver extends PostgresSaver {
     return { configurable: { thread_id, checkpoint_ns, checkpoint_id: checkpoint.id } };
   }
 
+  /** Calls `fn` after each task's writes are stored; returns the function that stops it. */
+  onWritesStored(fn: WritesListener): () => void {
+    this.writeListeners.add(fn);
+    return () => this.writeListeners.delete(fn);
+  }
+
   override async putWrites(config: RunnableConfig, writes: PendingWrite[], taskId: string): Promise<void> {
     if (writes.length === 0) return;
     const sql = this.statements;
@@ -53,5 +64,7 @@ export class BatchedPostgresSaver extends PostgresSaver {
     const dumped = await this._dumpWrites(config.configurable?.thread_id, config.configurable?.checkpoint_ns, config.configurable?.checkpoint_id, taskId, writes);
     const [text, params] = combine(dumped.map((w) => [query, w]));
     await this.db.query(text, params);
+    const threadId = String(config.configurable?.thread_id);
+    for (const fn of this.writeListeners) fn(threadId, taskId, writes);
   }
 }

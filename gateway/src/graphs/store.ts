@@ -2,7 +2,6 @@
 import type { GraphDefinition, RunEvent } from '@spindle/schemas';
 import { BadRequestError } from '../errors.ts';
 import type { Database } from '../store/types.ts';
-import { combine } from '../store/sql.ts';
 
 /** A stored graph. */
 export interface GraphRecord {
@@ -22,6 +21,22 @@ export interface NodeChange {
   started?: boolean;
   finished?: boolean;
   durationMs?: number;
+  output?: unknown;
+  error?: string;
+}
+
+/** An event waiting to be stored: numbered when it is written. */
+export interface PendingEvent {
+  type: RunEvent['type'];
+  node?: string;
+  data?: Record<string, unknown>;
+  at: string;
+  change?: NodeChange;
+}
+
+/** A run status change stored atomically with the event that reports it. */
+export interface RunTransition {
+  status: RunStatus;
   output?: unknown;
   error?: string;
 }
@@ -152,20 +167,6 @@ export class RunStore {
     return rows[0] ? toRun(rows[0]) : null;
   }
 
-  /** Moves a run to `status` unless it already finished; returns false when it had. */
-  async setStatus(id: string, status: RunStatus, fields: { output?: unknown; error?: string } = {}): Promise<boolean> {
-    const finished = status === 'succeeded' || status === 'failed' || status === 'cancelled';
-    const { rowCount } = await this.db.pool.query(
-      `UPDATE runs SET status = $2,
-         output = COALESCE($3, output), error = COALESCE($4, error),
-         started_at = CASE WHEN $2 = 'running' AND started_at IS NULL THEN now() ELSE started_at END,
-         finished_at = CASE WHEN $5 THEN now() ELSE finished_at END
-       WHERE id = $1 AND status NOT IN ('succeeded', 'failed', 'cancelled')`,
-      [id, status, fields.output === undefined ? null : JSON.stringify(fields.output), fields.error ?? null, finished],
-    );
-    return rowCount === 1;
-  }
-
   /** Runs that were executing when a gateway stopped: resumed at start-up. */
   async unfinished(): Promise<RunRecord[]> {
     const { rows } = await this.db.pool.query(`SELECT * FROM runs WHERE status IN ('queued', 'running') ORDER BY created_at`);
@@ -207,40 +208,70 @@ export class RunStore {
   }
 
   /**
-   * Stores events and the node record changes they report in ONE statement (data-modifying CTEs): the
-   * events of a run are written in batches, so a node costs about one round trip however many events
-   * it emits. Changes to the same node are merged first (a statement may touch a row only once).
+   * Stores events of ONE run and the node record changes they report in ONE statement (data-modifying
+   * CTEs), numbering them after the run's last stored event: the events of a run are written in
+   * batches, so a node costs about one round trip however many events it emits. With `transition`,
+   * the batch's last event is stored only if the run's status changes in the same statement (a run
+   * that already finished keeps its status, and that event is dropped), so a status and the event
+   * that reports it are never split by a crash. Returns the stored events, numbered.
    */
-  async appendEvents(batch: Array<{ event: RunEvent; change?: NodeChange }>): Promise<void> {
-    if (batch.length === 0) return;
-    const parts: Array<[string, unknown[]]> = [];
-    const rows = batch.map(({ event }) => [event.runId, event.seq, event.type, event.node ?? null, event.data === undefined ? null : JSON.stringify(event.data), event.at]);
-    const values = rows.map((_, i) => `($${i * 6 + 1}, $${i * 6 + 2}, $${i * 6 + 3}, $${i * 6 + 4}, $${i * 6 + 5}, $${i * 6 + 6})`).join(', ');
-    parts.push([`INSERT INTO run_events (run_id, seq, type, node, data, at) VALUES ${values}`, rows.flat()]);
-    const merged = new Map<string, { runId: string; node: string; at: string; change: NodeChange }>();
-    for (const { event, change } of batch) {
-      if (!change || event.node === undefined) continue;
-      const key = `${event.runId}/${event.node}`;
-      const prev = merged.get(key);
-      merged.set(key, { runId: event.runId, node: event.node, at: event.at, change: prev ? mergeChange(prev.change, change) : change });
+  async appendEvents(runId: string, batch: PendingEvent[], transition?: RunTransition): Promise<RunEvent[]> {
+    if (batch.length === 0) return [];
+    const params: unknown[] = [runId];
+    const p = (v: unknown) => `$${params.push(v)}`;
+    const ctes: string[] = [];
+    if (transition) {
+      const finished = transition.status === 'succeeded' || transition.status === 'failed' || transition.status === 'cancelled';
+      const status = p(transition.status);
+      ctes.push(`t AS (UPDATE runs SET status = ${status}::text,
+         output = COALESCE(${p(transition.output === undefined ? null : JSON.stringify(transition.output))}::jsonb, output),
+         error = COALESCE(${p(transition.error ?? null)}::text, error),
+         started_at = CASE WHEN ${status}::text = 'running' AND started_at IS NULL THEN now() ELSE started_at END,
+         finished_at = CASE WHEN ${p(finished)}::boolean THEN now() ELSE finished_at END
+       WHERE id = $1 AND status NOT IN ('succeeded', 'failed', 'cancelled') RETURNING id)`);
     }
-    for (const { runId, node, at, change } of merged.values()) {
-      parts.push([
-        `INSERT INTO run_nodes (run_id, node, status, attempts, started_at, finished_at, duration_ms, output, error)
-         VALUES ($1, $2, $3, COALESCE($4, 0), CASE WHEN $5 THEN $6::timestamptz END, CASE WHEN $7 THEN $6::timestamptz END, $8, $9, $10)
+    const merged = new Map<string, { at: string; change: NodeChange }>();
+    for (const { node, at, change } of batch) {
+      if (!change || node === undefined) continue;
+      const prev = merged.get(node);
+      merged.set(node, { at, change: prev ? mergeChange(prev.change, change) : change });
+    }
+    for (const [node, { at, change }] of merged) {
+      const attempts = p(change.attempts ?? null);
+      const ts = p(at);
+      ctes.push(`n${ctes.length} AS (INSERT INTO run_nodes (run_id, node, status, attempts, started_at, finished_at, duration_ms, output, error)
+         VALUES ($1, ${p(node)}, ${p(change.status)}, COALESCE(${attempts}::int, 0), CASE WHEN ${p(change.started ?? false)}::boolean THEN ${ts}::timestamptz END,
+           CASE WHEN ${p(change.finished ?? false)}::boolean THEN ${ts}::timestamptz END, ${p(change.durationMs ?? null)}::double precision,
+           ${p(change.output === undefined ? null : JSON.stringify(change.output))}::jsonb, ${p(change.error ?? null)}::text)
          ON CONFLICT (run_id, node) DO UPDATE SET status = EXCLUDED.status,
-           attempts = COALESCE($4, run_nodes.attempts),
+           attempts = COALESCE(${attempts}::int, run_nodes.attempts),
            started_at = COALESCE(run_nodes.started_at, EXCLUDED.started_at),
            finished_at = COALESCE(EXCLUDED.finished_at, run_nodes.finished_at),
            duration_ms = COALESCE(EXCLUDED.duration_ms, run_nodes.duration_ms),
            output = COALESCE(EXCLUDED.output, run_nodes.output),
-           error = COALESCE(EXCLUDED.error, run_nodes.error)`,
-        [runId, node, change.status, change.attempts ?? null, change.started ?? false, at, change.finished ?? false, change.durationMs ?? null, change.output === undefined ? null : JSON.stringify(change.output), change.error ?? null],
-      ]);
+           error = COALESCE(EXCLUDED.error, run_nodes.error))`);
     }
-    // The node upserts go first as CTEs; the events INSERT is the main statement.
-    const [text, params] = combine([...parts.slice(1), parts[0]]);
-    await this.db.pool.query(text, params);
+    ctes.push('base AS (SELECT COALESCE(MAX(seq), 0) AS m FROM run_events WHERE run_id = $1)');
+    const values = batch
+      .map((e, i) => `(${p(i + 1)}::int, ${p(e.type)}::text, ${p(e.node ?? null)}::text, ${p(e.data === undefined ? null : JSON.stringify(e.data))}::jsonb, ${p(e.at)}::timestamptz)`)
+      .join(', ');
+    const last = batch.length;
+    const sql = `WITH ${ctes.join(', ')}
+      INSERT INTO run_events (run_id, seq, type, node, data, at)
+      SELECT $1, base.m + v.ord, v.type, v.node, v.data, v.at FROM base, (VALUES ${values}) AS v(ord, type, node, data, at)
+      ${transition ? `WHERE v.ord < ${last} OR EXISTS (SELECT 1 FROM t)` : ''}
+      RETURNING seq`;
+    const { rows } = await this.db.pool.query<{ seq: number }>(sql, params);
+    if (rows.length === 0) return [];
+    const first = Math.min(...rows.map((r) => r.seq));
+    return batch.slice(0, rows.length).map((e, i) => ({
+      seq: first + i,
+      runId,
+      type: e.type,
+      at: e.at,
+      ...(e.node !== undefined && { node: e.node }),
+      ...(e.data !== undefined && { data: e.data }),
+    }));
   }
 
   /** Events of a run after `afterSeq`, in order. */
@@ -254,11 +285,5 @@ export class RunStore {
       at: new Date(r.at).toISOString(),
       ...(r.data !== null && { data: r.data }),
     }));
-  }
-
-  /** The last event number of a run (0 when none). */
-  async lastSeq(runId: string): Promise<number> {
-    const { rows } = await this.db.pool.query('SELECT COALESCE(MAX(seq), 0) AS seq FROM run_events WHERE run_id = $1', [runId]);
-    return Number(rows[0].seq);
   }
 }
