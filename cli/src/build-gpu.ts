@@ -53,8 +53,8 @@ async function fromRecipe(recipe: string, outDir: string): Promise<string> {
   const mod = (await import(pathToFileURL(recipe).href)) as { default?: () => Promise<Uint8Array> | Uint8Array };
   if (typeof mod.default !== 'function') throw new Error(`${recipe} must default-export a function returning the model bytes`);
   const bytes = await mod.default();
-  await mkdir(path.dirname(out), { recursive: true });
-  await writeFile(`${out}.tmp`, bytes);
+  await mkdir(path.dirname(out), { recursive: true, mode: 0o700 });
+  await writeFile(`${out}.tmp`, bytes, { mode: 0o600 });
   await rename(`${out}.tmp`, out);
   return out;
 }

@@ -136,7 +136,7 @@ async function unchanged(opts: BuildOptions, hash: string): Promise<{ meta: Buil
 
 async function writeAtomic(file: string, data: Uint8Array | string): Promise<void> {
   const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, data);
+  await writeFile(tmp, data, { mode: 0o600 });
   await rename(tmp, file);
 }
 
@@ -176,7 +176,8 @@ export async function buildFunction(opts: BuildOptions): Promise<BuildResult> {
     inputs[file] = sha256(await readFile(abs));
   }
   for (const m of models.values()) inputs[m.source] = sha256(await readFile(path.resolve(opts.stackDir, m.source)));
-  await mkdir(opts.outDir, { recursive: true });
+  // Owner-only, as the gateway keeps the rest of the data dir (gateway/src/data-dir.ts); this may create it.
+  await mkdir(opts.outDir, { recursive: true, mode: 0o700 });
   await writeAtomic(bundlePath, bytes);
   const meta: BuildMeta = { digest, esbuild: esbuild.version, options: hash, inputs, ...(opts.lang === 'gpu' && { models: [...models.values()] }) };
   await writeAtomic(path.join(opts.outDir, 'meta.json'), `${JSON.stringify(meta, null, 2)}\n`);

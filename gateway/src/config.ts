@@ -13,6 +13,11 @@ export interface PlatformConfig {
   /** S3/MinIO endpoint such as http://127.0.0.1:9000; unset → a folder under the data dir. */
   s3?: { endpoint: string; accessKey: string; secretKey: string; bucket: string; region?: string };
   adminPassword?: string;
+  /**
+   * Key that seals secret values in the database (32 bytes, base64 or hex); unset → `<dataDir>/secret-key`,
+   * generated on first start. Gateways sharing a database must share it.
+   */
+  secretKey?: string;
   maxBodyBytes: number;
   maxBundleBytes: number;
   readyWaitMs: number;
@@ -48,7 +53,7 @@ function num(value: string | undefined, fallback: number, name: string): number 
   return n;
 }
 
-/** Reads PORT, HOST, SPINDLE_DATA_DIR, DATABASE_URL, S3_*, REDIS_URL, NATS_URL, SPINDLE_ADMIN_PASSWORD and the limits. */
+/** Reads PORT, HOST, SPINDLE_DATA_DIR, DATABASE_URL, S3_*, REDIS_URL, NATS_URL, SPINDLE_ADMIN_PASSWORD, SPINDLE_SECRET_KEY and the limits. */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): PlatformConfig {
   const s3Endpoint = env.S3_ENDPOINT;
   return {
@@ -67,6 +72,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): PlatformCon
         }
       : undefined,
     adminPassword: env.SPINDLE_ADMIN_PASSWORD || undefined,
+    secretKey: env.SPINDLE_SECRET_KEY || undefined,
     maxBodyBytes: num(env.SPINDLE_MAX_BODY_BYTES, 32 * 1024 * 1024, 'SPINDLE_MAX_BODY_BYTES'),
     maxBundleBytes: num(env.SPINDLE_MAX_BUNDLE_BYTES, 256 * 1024 * 1024, 'SPINDLE_MAX_BUNDLE_BYTES'),
     readyWaitMs: num(env.SPINDLE_READY_WAIT_MS, 10_000, 'SPINDLE_READY_WAIT_MS'),

@@ -75,3 +75,12 @@ export class InternalError extends SpindleError {
     super(500, 'SPINDLE_INTERNAL', message, { cause });
   }
 }
+/**
+ * 500: a stored secret cannot be decrypted (sealed under another key, or changed in the database). The
+ * message names the secret and the fix, never the value.
+ */
+export class SecretUnreadableError extends SpindleError {
+  constructor(name: string, why: string, cause?: unknown) {
+    super(500, 'SPINDLE_SECRET_UNREADABLE', `secret "${name}" cannot be decrypted: ${why}`, { cause });
+  }
+}

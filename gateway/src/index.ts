@@ -4,6 +4,7 @@ export type { Platform } from './main.ts';
 export { configFromEnv } from './config.ts';
 export type { PlatformConfig } from './config.ts';
 export { startPlatform } from './start.ts';
+export { startRunnerProcess } from './gpu/local.ts';
 export type { StartOptions, StartedPlatform } from './start.ts';
 export { buildGateway } from './server.ts';
 export * from './errors.ts';

@@ -1,11 +1,11 @@
 /** The one wiring point: builds every client (database, object store, provider) and the gateway from a config. */
 import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { loadAdminPassword } from './auth.ts';
 import type { PlatformConfig } from './config.ts';
+import { makeDataDirPrivate } from './data-dir.ts';
 import { FunctionService } from './functions.ts';
 import { LogHub } from './logs.ts';
 import { GatewayMetrics } from './metrics.ts';
@@ -26,6 +26,7 @@ import {
   DeploymentStore,
   EmbeddedDatabase,
   FolderBlobStore,
+  loadSecretBox,
   PostgresDatabase,
   S3BlobStore,
   SecretStore,
@@ -63,7 +64,9 @@ export interface Platform {
 
 /** Builds the platform from `config`; nothing listens until `listen()`. */
 export async function createPlatform(config: PlatformConfig, logger: Logger = pino({ level: config.logLevel })): Promise<Platform> {
-  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  await makeDataDirPrivate(config.dataDir, logger);
+  // Before anything is opened, so a malformed SPINDLE_SECRET_KEY leaves nothing to close.
+  const secretBox = await loadSecretBox(config.dataDir, config.secretKey);
   const db: Database = config.databaseUrl
     ? new PostgresDatabase({ url: config.databaseUrl, schema: config.databaseSchema, logger })
     : new EmbeddedDatabase({ dataDir: config.dataDir, schema: config.databaseSchema, logger });
@@ -71,6 +74,8 @@ export async function createPlatform(config: PlatformConfig, logger: Logger = pi
     ? new S3BlobStore({ client: s3ClientFromUrl(config.s3.endpoint, config.s3.accessKey, config.s3.secretKey, config.s3.region), bucket: config.s3.bucket })
     : new FolderBlobStore(join(config.dataDir, 'objects'));
   await Promise.all([db.ready(), blobs.ready()]);
+  const secrets = new SecretStore(db, secretBox);
+  await checkSecrets(secrets, logger);
 
   const nats = new NatsLink(config.natsUrl, logger);
   await nats.ready();
@@ -100,7 +105,7 @@ export async function createPlatform(config: PlatformConfig, logger: Logger = pi
     gpu,
     deployments: new DeploymentStore(db),
     bundles,
-    secrets: new SecretStore(db),
+    secrets,
     provider,
     metrics,
     bundleDir: join(config.dataDir, 'bundles'),
@@ -140,7 +145,7 @@ export async function createPlatform(config: PlatformConfig, logger: Logger = pi
     metrics,
     logs,
     bundles,
-    secrets: new SecretStore(db),
+    secrets,
     blobs,
     adminPassword,
     artifactsToken,
@@ -194,4 +199,16 @@ export async function createPlatform(config: PlatformConfig, logger: Logger = pi
     },
   };
   return platform;
+}
+
+/** Seals plaintext values an older version stored, and warns about values this gateway's key cannot open. */
+async function checkSecrets(secrets: SecretStore, logger: Logger): Promise<void> {
+  const sealed = await secrets.sealPlaintext(logger);
+  if (sealed.length > 0) {
+    logger.warn({ secrets: sealed }, 'sealed secret values an older version stored in plain text; rotate them if the database or data dir was ever readable by others');
+  }
+  const foreign = await secrets.sealedElsewhere();
+  if (foreign.length > 0) {
+    logger.warn({ secrets: foreign }, 'these secrets were sealed with another key and cannot be read here; gateways sharing a database must share SPINDLE_SECRET_KEY');
+  }
 }

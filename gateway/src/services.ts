@@ -8,6 +8,8 @@ import { mkdir } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { inheritedEnv } from './child-env.ts';
+import { PRIVATE_DIR } from './data-dir.ts';
 
 /** True when something accepts TCP connections at host:port within half a second. */
 export function answers(host: string, port: number): Promise<boolean> {
@@ -48,8 +50,9 @@ export async function ensureService(service: LocalService, dataDir: string, logg
     return null;
   }
   const dir = join(dataDir, service.binary);
-  await mkdir(dir, { recursive: true });
-  const child = spawn(service.binary, service.args(port, dir), { stdio: 'ignore' });
+  await mkdir(dir, { recursive: true, mode: PRIVATE_DIR });
+  // Not the gateway's environment (admin password, keys): the allow-listed basics only.
+  const child = spawn(service.binary, service.args(port, dir), { stdio: 'ignore', env: inheritedEnv() });
   for (let i = 0; i < 50 && !(await answers(host, port)); i++) await new Promise((r) => setTimeout(r, 100));
   logger.info({ port, dir }, `started a local ${service.binary}`);
   return child;

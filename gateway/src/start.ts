@@ -5,6 +5,7 @@ import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { configFromEnv, type PlatformConfig } from './config.ts';
+import { makeDataDirPrivate, PRIVATE_DIR, PRIVATE_FILE, restrictUmask } from './data-dir.ts';
 import { createPlatform, type Platform } from './main.ts';
 import { startRunnerProcess } from './gpu/local.ts';
 import { ensureService, natsService, redisService } from './services.ts';
@@ -26,15 +27,19 @@ export interface StartedPlatform {
  */
 export async function startPlatform(options: StartOptions = {}): Promise<StartedPlatform> {
   const config = { ...configFromEnv(), ...options.config };
-  await mkdir(join(config.dataDir, 'logs'), { recursive: true });
+  // Owner-only from the first file on (the local Redis and NATS and the runner inherit the umask); a data
+  // dir an older version left open is tightened once there is a log to say so in.
+  restrictUmask();
+  await mkdir(join(config.dataDir, 'logs'), { recursive: true, mode: PRIVATE_DIR });
   const logFile = join(config.dataDir, 'logs', 'gateway.log');
   const logger = pino(
     { level: config.logLevel },
     pino.multistream([
-      { level: config.logLevel as pino.Level, stream: createWriteStream(logFile, { flags: 'a' }) },
+      { level: config.logLevel as pino.Level, stream: createWriteStream(logFile, { flags: 'a', mode: PRIVATE_FILE }) },
       { level: 'warn', stream: process.stderr },
     ]),
   );
+  await makeDataDirPrivate(config.dataDir, logger);
   // Redis (GPU work) and NATS (async, run events): local servers when none answer; then the GPU runner.
   const [redis, nats] = await Promise.all([ensureService(redisService(config.redisUrl), config.dataDir, logger), ensureService(natsService(config.natsUrl), config.dataDir, logger)]);
   const runner =

@@ -3,12 +3,17 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
+import { GPU_RUNNER_ENV, inheritedEnv } from '../child-env.ts';
+import { PRIVATE_FILE } from '../data-dir.ts';
 
-/** Starts the GPU runner (its own process: its own event loop and the GPU); logs go to `logFile`. */
+/**
+ * Starts the GPU runner (its own process: its own event loop and the GPU); logs go to `logFile`. GPU
+ * handlers run in it, so it inherits only the allow-listed variables (child-env.ts) plus `env`.
+ */
 export function startRunnerProcess(env: Record<string, string>, logFile: string, logger: Logger): ChildProcess {
   const main = fileURLToPath(import.meta.resolve('@spindle/gpu-runner/main'));
-  const log = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(process.execPath, ['--import', 'tsx', main], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  const log = createWriteStream(logFile, { flags: 'a', mode: PRIVATE_FILE });
+  const child = spawn(process.execPath, ['--import', 'tsx', main], { env: { ...inheritedEnv(GPU_RUNNER_ENV), ...env }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
   child.stdout!.pipe(log);
   child.stderr!.pipe(log);
   child.stdout!.on('data', (d: Buffer) => {

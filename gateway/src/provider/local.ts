@@ -3,6 +3,8 @@ import { EventEmitter } from 'node:events';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { inheritedEnv } from '../child-env.ts';
+import { PRIVATE_DIR, PRIVATE_FILE } from '../data-dir.ts';
 import { UnavailableError } from '../errors.ts';
 import type { LogHub } from '../logs.ts';
 import { FunctionGroup } from './group.ts';
@@ -21,9 +23,6 @@ export interface LocalProviderOptions {
   drainMs?: number;
 }
 
-/** The few variables of the gateway's own environment a Node process needs; nothing else leaks to functions. */
-const PASS_THROUGH = ['PATH', 'HOME', 'TZ', 'LANG', 'TMPDIR', 'NODE_EXTRA_CA_CERTS'];
-
 export class LocalProvider implements Provider {
   private readonly groups = new Map<string, FunctionGroup>();
   private readonly pruneTimers = new Set<NodeJS.Timeout>();
@@ -36,12 +35,12 @@ export class LocalProvider implements Provider {
 
   async deploy(spec: ProviderFunctionSpec): Promise<void> {
     const dir = this.versionDir(spec);
-    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await mkdir(dir, { recursive: true, mode: PRIVATE_DIR });
     const secretsDir = join(dir, 'secrets');
     await rm(secretsDir, { recursive: true, force: true });
-    await mkdir(secretsDir, { mode: 0o700 });
+    await mkdir(secretsDir, { mode: PRIVATE_DIR });
     for (const [name, value] of spec.secrets) {
-      await writeFile(join(secretsDir, name), value, { mode: 0o600 });
+      await writeFile(join(secretsDir, name), value, { mode: PRIVATE_FILE });
     }
     const group = this.groups.get(spec.name);
     if (group) group.update(spec);
@@ -109,8 +108,6 @@ export class LocalProvider implements Provider {
 
   private makeReplica(spec: ProviderFunctionSpec, id: string): Replica {
     const dir = this.versionDir(spec);
-    const base: Record<string, string> = {};
-    for (const k of PASS_THROUGH) if (process.env[k] !== undefined) base[k] = process.env[k]!;
     return new Replica({
       id,
       name: spec.name,
@@ -120,7 +117,8 @@ export class LocalProvider implements Provider {
       logger: this.opts.logger,
       onProgress: (e) => this.progress.emit('progress', e),
       env: {
-        ...base,
+        // Only the allow-listed few of the gateway's own variables: nothing else leaks to functions.
+        ...inheritedEnv(),
         ...spec.env,
         ...this.opts.replicaEnv,
         exec_timeout: `${spec.timeoutMs}ms`,

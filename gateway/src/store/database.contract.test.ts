@@ -6,12 +6,14 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DeployRequest } from '@spindle/schemas';
-import { BadRequestError, ConflictError, NotFoundError } from '../errors.ts';
+import { BadRequestError, ConflictError, NotFoundError, SecretUnreadableError } from '../errors.ts';
 import { EmbeddedDatabase } from './embedded.ts';
 import { FolderBlobStore } from './folder.ts';
 import { migrate, MIGRATIONS_DIR } from './migrate.ts';
 import { PostgresDatabase } from './postgres.ts';
-import { BundleStore, DeploymentStore, SecretStore } from './repositories.ts';
+import { BundleStore, DeploymentStore } from './repositories.ts';
+import { SecretBox } from './secret-box.ts';
+import { SecretStore } from './secrets.ts';
 import type { Database } from './types.ts';
 
 /** The versions the repo's migration files name, in order. */
@@ -20,6 +22,8 @@ async function migrationVersions(): Promise<string[]> {
 }
 
 const POSTGRES_URL = process.env.SPINDLE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+/** Seals the secrets of every test. */
+const box = new SecretBox(randomBytes(32));
 /** Every schema a test made, so the end of the file can check none was left behind. */
 const schemasMade: string[] = [];
 
@@ -192,7 +196,7 @@ function databaseContract(kind: string, factory: DatabaseFactory): void {
 
     describe('SecretStore', () => {
       it('creates, conflicts, updates, lists names only and removes', async () => {
-        const secrets = new SecretStore(await open(factory.create(schema)));
+        const secrets = new SecretStore(await open(factory.create(schema)), box);
         const binary = Buffer.from([0, 1, 2, 254, 255]);
         await secrets.create('api-key', Buffer.from('one'));
         await secrets.create('cert', binary);
@@ -212,14 +216,38 @@ function databaseContract(kind: string, factory: DatabaseFactory): void {
       });
 
       it('names the missing secret when values() cannot find one', async () => {
-        const secrets = new SecretStore(await open(factory.create(schema)));
+        const secrets = new SecretStore(await open(factory.create(schema)), box);
         await secrets.create('present', Buffer.from('v'));
         await expect(secrets.values(['present', 'absent'])).rejects.toThrow(new NotFoundError('secret "absent" not found'));
       });
 
       it('refuses names that could not be a file name in a replica', async () => {
-        const secrets = new SecretStore(await open(factory.create(schema)));
+        const secrets = new SecretStore(await open(factory.create(schema)), box);
         await expect(secrets.create('../etc', Buffer.from('x'))).rejects.toBeInstanceOf(BadRequestError);
+      });
+
+      it('stores values sealed, seals plaintext rows of older gateways in place, and names the secret another key cannot open', async () => {
+        const db = await open(factory.create(schema));
+        const secrets = new SecretStore(db, box);
+        await secrets.create('fresh', Buffer.from('fresh-plaintext'));
+        // As a gateway older than sealing wrote it: the bytes themselves, no key id.
+        await db.pool.query('INSERT INTO secrets (name, value) VALUES ($1, $2)', ['legacy', Buffer.from('legacy-plaintext')]);
+        expect(await secrets.values(['legacy'])).toEqual(new Map([['legacy', Buffer.from('legacy-plaintext')]]));
+        expect(await secrets.sealPlaintext()).toEqual(['legacy']);
+        expect(await secrets.sealPlaintext()).toEqual([]);
+        const { rows } = await db.pool.query<{ name: string; value: Buffer; key_id: string }>('SELECT name, value, key_id FROM secrets ORDER BY name');
+        for (const row of rows) {
+          expect(row.key_id).toBe(box.keyId);
+          expect(row.value.includes(Buffer.from('plaintext'))).toBe(false);
+        }
+        expect(await secrets.values(['fresh', 'legacy'])).toEqual(new Map([['fresh', Buffer.from('fresh-plaintext')], ['legacy', Buffer.from('legacy-plaintext')]]));
+        const other = new SecretStore(db, new SecretBox(randomBytes(32)));
+        expect(await other.sealedElsewhere()).toEqual(['fresh', 'legacy']);
+        await expect(other.values(['fresh'])).rejects.toThrow(SecretUnreadableError);
+        await expect(other.values(['fresh'])).rejects.toThrow(/secret "fresh" cannot be decrypted: it was sealed with key [0-9a-f]{16}.*SPINDLE_SECRET_KEY/);
+        // A value moved onto another row does not open there: each is bound to its name.
+        await db.pool.query("UPDATE secrets SET value = (SELECT value FROM secrets WHERE name = 'fresh') WHERE name = 'legacy'");
+        await expect(secrets.values(['legacy'])).rejects.toThrow(/secret "legacy" cannot be decrypted: its stored value failed authentication/);
       });
     });
 
@@ -274,11 +302,11 @@ function databaseContract(kind: string, factory: DatabaseFactory): void {
     it('keeps its data across close and reopen', async () => {
       const db = await open(factory.create(schema));
       await new DeploymentStore(db).upsert({ service: 'kept', image: 'k' });
-      await new SecretStore(db).create('kept', Buffer.from([9, 8, 7]));
+      await new SecretStore(db, box).create('kept', Buffer.from([9, 8, 7]));
       await db.close();
       const again = await open(factory.reopen(db));
       expect(await new DeploymentStore(again).get('kept')).toMatchObject({ name: 'kept', version: 1 });
-      expect(await new SecretStore(again).values(['kept'])).toEqual(new Map([['kept', Buffer.from([9, 8, 7])]]));
+      expect(await new SecretStore(again, box).values(['kept'])).toEqual(new Map([['kept', Buffer.from([9, 8, 7])]]));
       expect(await migrate(again.pool, schema)).toEqual([]);
     });
   });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import type pg from 'pg';
+import { makePrivate, PRIVATE_DIR } from '../data-dir.ts';
 import { quoteSchema } from './migrate.ts';
 import { PostgresDatabase } from './postgres.ts';
 import type { Database, StoreLogger } from './types.ts';
@@ -84,9 +85,15 @@ export class EmbeddedDatabase implements Database {
     let location = 'memory://';
     if (this.dataDir !== null) {
       location = join(this.dataDir, 'pglite');
-      await mkdir(location, { recursive: true });
+      await mkdir(location, { recursive: true, mode: PRIVATE_DIR });
     }
     this.#pglite = await PGlite.create(location);
+    // PGlite sets its files' modes itself (0666 for what its first start unpacks, 0644 for the relcache
+    // files it rewrites on every open), whatever the umask; what Postgres creates later follows the umask.
+    if (this.dataDir !== null) {
+      const { failed } = await makePrivate(location);
+      if (failed.length > 0) this.#logger?.warn({ location, paths: failed.slice(0, 10) }, 'could not make every database file private to its owner');
+    }
     this.#server = new PGLiteSocketServer({ db: this.#pglite, host: '127.0.0.1', port: 0, maxConnections: MAX_CONNECTIONS });
     await this.#server.start();
     const url = `postgres://postgres@${this.#server.getServerConn()}/postgres`;

@@ -5,13 +5,14 @@ import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { PRIVATE_DIR, PRIVATE_FILE } from '../data-dir.ts';
 import { assertKey, expectSize } from './keys.ts';
 import type { BlobStore } from './types.ts';
 
 /** A missing file, or a path through a file, or a directory where a blob was expected: all mean "no blob". */
 const ABSENT = new Set(['ENOENT', 'ENOTDIR', 'EISDIR']);
 
-/** Stores each blob as the file `<rootDir>/<key>`, written atomically (temp file + rename). */
+/** Stores each blob as the file `<rootDir>/<key>` (owner-only: blobs include async request bodies), written atomically (temp file + rename). */
 export class FolderBlobStore implements BlobStore {
   readonly rootDir: string;
 
@@ -21,19 +22,19 @@ export class FolderBlobStore implements BlobStore {
 
   /** Creates the root folder. */
   async ready(): Promise<void> {
-    await mkdir(this.rootDir, { recursive: true });
+    await mkdir(this.rootDir, { recursive: true, mode: PRIVATE_DIR });
   }
 
   /** Writes `data` under `key`; readers see the old bytes or the new ones, never a partial file. */
   async put(key: string, data: Buffer | Readable, size?: number): Promise<void> {
     const path = this.#path(key);
-    await mkdir(dirname(path), { recursive: true });
+    await mkdir(dirname(path), { recursive: true, mode: PRIVATE_DIR });
     // Same folder as the target, so the rename stays on one filesystem and is atomic.
     const temp = `${path}.${randomUUID()}.tmp`;
     try {
-      if (Buffer.isBuffer(data)) await writeFile(temp, data);
-      else if (size === undefined) await pipeline(data, createWriteStream(temp));
-      else await pipeline(data, expectSize(key, size), createWriteStream(temp));
+      if (Buffer.isBuffer(data)) await writeFile(temp, data, { mode: PRIVATE_FILE });
+      else if (size === undefined) await pipeline(data, createWriteStream(temp, { mode: PRIVATE_FILE }));
+      else await pipeline(data, expectSize(key, size), createWriteStream(temp, { mode: PRIVATE_FILE }));
       await rename(temp, path);
     } catch (err) {
       await rm(temp, { force: true });

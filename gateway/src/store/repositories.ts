@@ -1,11 +1,11 @@
-/** The gateway's records in SQL: deployments (with their history), bundles and secrets. */
+/** The gateway's records in SQL: deployments (with their history) and bundles; secrets are in secrets.ts. */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DeployRequest } from '@spindle/schemas';
-import { isValidName } from '@spindle/schemas';
-import { BadRequestError, ConflictError, NotFoundError } from '../errors.ts';
+import { PRIVATE_DIR, PRIVATE_FILE } from '../data-dir.ts';
+import { BadRequestError } from '../errors.ts';
 import type { BlobStore, Database, DeploymentRecord } from './types.ts';
 
 /** One past deploy of a function, as kept in deployment_versions. */
@@ -129,9 +129,9 @@ export class BundleStore {
       copying = (async () => {
         const bytes = await this.get(hex);
         if (!bytes) return null;
-        await mkdir(dir, { recursive: true });
+        await mkdir(dir, { recursive: true, mode: PRIVATE_DIR });
         const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-        await writeFile(tmp, bytes);
+        await writeFile(tmp, bytes, { mode: PRIVATE_FILE });
         await rename(tmp, path);
         return path;
       })().finally(() => this.#copying.delete(path));
@@ -165,74 +165,8 @@ export class BundleStore {
   }
 }
 
-/** A secret as listed: never its value. */
-export interface SecretInfo {
-  name: string;
-  createdAt: Date;
-  updatedAt: Date;
-}
-
-/** Secret values by name, as bytes. */
-export class SecretStore {
-  readonly #db: Database;
-
-  constructor(db: Database) {
-    this.#db = db;
-  }
-
-  /** Creates a secret; ConflictError when the name is taken. */
-  async create(name: string, value: Buffer): Promise<void> {
-    assertSecretName(name);
-    const { rowCount } = await this.#db.pool.query(
-      'INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING',
-      [name, value],
-    );
-    if (rowCount !== 1) throw new ConflictError(`secret "${name}" already exists`);
-  }
-
-  /** Replaces a secret's value; NotFoundError when there is none. */
-  async update(name: string, value: Buffer): Promise<void> {
-    assertSecretName(name);
-    const { rowCount } = await this.#db.pool.query('UPDATE secrets SET value = $2, updated_at = now() WHERE name = $1', [name, value]);
-    if (rowCount !== 1) throw secretNotFound(name);
-  }
-
-  /** Every secret's name and timestamps, by name. */
-  async list(): Promise<SecretInfo[]> {
-    const { rows } = await this.#db.pool.query<{ name: string; created_at: Date; updated_at: Date }>(
-      'SELECT name, created_at, updated_at FROM secrets ORDER BY name',
-    );
-    return rows.map((row) => ({ name: row.name, createdAt: row.created_at, updatedAt: row.updated_at }));
-  }
-
-  /** Removes a secret; NotFoundError when there is none. */
-  async remove(name: string): Promise<void> {
-    const { rowCount } = await this.#db.pool.query('DELETE FROM secrets WHERE name = $1', [name]);
-    if (rowCount !== 1) throw secretNotFound(name);
-  }
-
-  /** The values of `names`; NotFoundError naming the first that does not exist. */
-  async values(names: string[]): Promise<Map<string, Buffer>> {
-    const { rows } = await this.#db.pool.query<{ name: string; value: Buffer }>(
-      'SELECT name, value FROM secrets WHERE name = ANY($1::text[])',
-      [names],
-    );
-    const found = new Map(rows.map((row) => [row.name, row.value]));
-    const missing = names.find((name) => !found.has(name));
-    if (missing !== undefined) throw secretNotFound(missing);
-    return found;
-  }
-}
-
 function assertDigest(hex: string): void {
   if (!/^[0-9a-f]{64}$/.test(hex)) {
     throw new BadRequestError(`bundle digest must be 64 lowercase hex characters (sha256), got ${JSON.stringify(hex.slice(0, 80))}`);
   }
 }
-
-/** Secret names become file names in a replica's secrets folder, so they are held to the same DNS-label rule as function names. */
-function assertSecretName(name: string): void {
-  if (!isValidName(name)) throw new BadRequestError(`secret name ${JSON.stringify(name)} must be a DNS label: a-z, 0-9 and '-', at most 63 characters`);
-}
-
-const secretNotFound = (name: string) => new NotFoundError(`secret "${name}" not found`);
