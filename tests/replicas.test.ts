@@ -91,6 +91,9 @@ describe('replicas', () => {
     expect(alive(victim.pid!)).toBe(false);
     const after = platform.provider.replicas('crashy').map((r) => r.pid);
     expect(after).not.toContain(victim.pid);
+    // Both replacements are counted (one crash, one kill -9).
+    const metrics = await (await fetch(`${api.url}/metrics`)).text();
+    expect(metrics).toMatch(/^spindle_replica_restarts_total\{function_name="crashy\.openfaas-fn"\} 2$/m);
   });
 
   it('rolls a redeploy under load with zero failed requests', async () => {

@@ -17,7 +17,7 @@ export class GatewayMetrics {
   private readonly seconds: Histogram<'function_name' | 'code'>;
   private readonly started: Counter<'function_name'>;
   private readonly inflight: Gauge<'function_name'>;
-  readonly restarts: Counter<'function_name'>;
+  private readonly restarts: Counter<'function_name'>;
   private readonly asyncRetries: Counter<'function_name'>;
   private readonly asyncDeadLetters: Counter<'function_name'>;
   private readonly asyncCallbackFailures: Counter<'function_name'>;
@@ -95,6 +95,11 @@ export class GatewayMetrics {
     }
     c.total.inc();
     c.seconds.observe(seconds);
+  }
+
+  /** Counts a replica replaced after it exited unexpectedly. */
+  replicaRestarted(name: string): void {
+    this.restarts.inc({ function_name: `${name}.openfaas-fn` });
   }
 
   /** Counts an async call put back for a retry. */

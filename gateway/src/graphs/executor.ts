@@ -131,8 +131,8 @@ export class GraphExecutor {
   async resumeAll(): Promise<number> {
     const runs = await this.deps.runs.unfinished();
     for (const run of runs) {
-      const from = run.status === 'running' ? await this.reconcile(run.id) : 'start';
-      this.deps.logger.info({ runId: run.id, graph: run.graph, status: run.status, from }, 'resuming run');
+      const { from, nodesDone } = run.status === 'running' ? await this.reconcile(run.id) : { from: 'start' as const, nodesDone: 0 };
+      this.deps.logger.info({ runId: run.id, graph: run.graph, status: run.status, from, nodesDone }, 'resuming run');
       this.launch(run, from);
     }
     return runs.length;
@@ -141,11 +141,11 @@ export class GraphExecutor {
   /**
    * Brings a run's records in line with its checkpoint after a crash: a node whose output is in the
    * checkpoint (or in the pending writes of the step the crash cut short) but whose end was never
-   * recorded gets its event now. Returns where the run continues from.
+   * recorded gets its event now. Returns where the run continues from, and how many nodes had ended.
    */
-  private async reconcile(runId: string): Promise<'start' | 'checkpoint'> {
+  private async reconcile(runId: string): Promise<{ from: 'start' | 'checkpoint'; nodesDone: number }> {
     const tuple = await this.deps.checkpointer.getTuple({ configurable: { thread_id: runId } });
-    if (!tuple) return 'start';
+    if (!tuple) return { from: 'start', nodesDone: 0 };
     const values = tuple.checkpoint.channel_values as Partial<GraphState>;
     const writes: PendingWrite[] = [
       ['done', values.done ?? {}],
@@ -153,13 +153,13 @@ export class GraphExecutor {
       ...(tuple.pendingWrites ?? []).map(([, channel, value]) => [channel, value] as PendingWrite),
     ];
     const recorded = new Set((await this.deps.runs.nodes(runId)).filter((n) => TERMINAL.has(n.status)).map((n) => n.node));
-    this.reportDone(runId, writes, recorded);
+    const nodesDone = this.reportDone(runId, writes, recorded);
     await this.deps.events.flush(runId);
-    return 'checkpoint';
+    return { from: 'checkpoint', nodesDone };
   }
 
-  /** Emits the end event of every node whose end `writes` carry (but for those in `skip`). */
-  private reportDone(runId: string, writes: PendingWrite[], skip: ReadonlySet<string> = new Set()): void {
+  /** Emits the end event of every node whose end `writes` carry (but for those in `skip`); returns how many nodes `writes` end. */
+  private reportDone(runId: string, writes: PendingWrite[], skip: ReadonlySet<string> = new Set()): number {
     const done: Record<string, NodeDone> = {};
     const outputs: Record<string, unknown> = {};
     for (const [channel, value] of writes) {
@@ -175,6 +175,7 @@ export class GraphExecutor {
         void events.emit(runId, 'node.succeeded', id, { attempts, durationMs }, { status: 'succeeded', attempts, finished: true, durationMs, output: outputs[id] ?? null });
       }
     }
+    return Object.keys(done).length;
   }
 
   /** Resolves when the run is finished (or `timeoutMs` passed); returns its record. */

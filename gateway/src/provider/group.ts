@@ -12,7 +12,7 @@ const BACKOFF_MAX_MS = 10_000;
 /** A replica that stayed up this long resets the crash backoff. */
 const HEALTHY_AFTER_MS = 10_000;
 
-/** One function's replica set. Emits `ready` whenever a replica becomes routable. */
+/** One function's replica set. Emits `ready` whenever a replica becomes routable, `restart` when a crashed one is replaced. */
 export class FunctionGroup extends EventEmitter {
   private current: Replica[] = [];
   private previous: Replica[] = [];
@@ -138,7 +138,10 @@ export class FunctionGroup extends EventEmitter {
         this.restartTimers.delete(timer);
         if (this.closed || version !== this.spec.version) return;
         const stillLive = this.current.filter((r) => r.state !== 'draining').length;
-        if (stillLive < this.spec.replicas) this.launch();
+        if (stillLive < this.spec.replicas) {
+          this.emit('restart');
+          this.launch();
+        }
       }, delay);
       this.restartTimers.add(timer);
     });

@@ -21,6 +21,8 @@ export interface LocalProviderOptions {
   replicaEnv: Record<string, string>;
   /** How long a retired replica may take to finish in-flight work. */
   drainMs?: number;
+  /** Called when a replica that exited unexpectedly is replaced (spindle_replica_restarts_total). */
+  onRestart?: (name: string) => void;
 }
 
 export class LocalProvider implements Provider {
@@ -44,7 +46,11 @@ export class LocalProvider implements Provider {
     }
     const group = this.groups.get(spec.name);
     if (group) group.update(spec);
-    else this.groups.set(spec.name, new FunctionGroup(spec, (s, id) => this.makeReplica(s, id), this.opts.drainMs ?? 30_000));
+    else {
+      const created = new FunctionGroup(spec, (s, id) => this.makeReplica(s, id), this.opts.drainMs ?? 30_000);
+      created.on('restart', () => this.opts.onRestart?.(spec.name));
+      this.groups.set(spec.name, created);
+    }
     // Older versions' folders are removed once nothing runs from them.
     void this.pruneVersions(spec.name, spec.version);
   }
