@@ -1,12 +1,12 @@
 /** Deploys built functions: upload the bundle when the gateway lacks it, then PUT (or POST) the deployment. */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import YAML from 'yaml';
 import type { DeployRequest } from '@spindle/schemas';
 import { isBuildable, readBuild } from './build.ts';
 import type { GatewayClient } from './client.ts';
 import { NotBuiltError, UsageError } from './errors.ts';
 import { selectFunctions, type LoadedStack, type StackEntry } from './stack.ts';
+import { readYaml } from './yaml.ts';
 
 export interface DeployResult {
   name: string;
@@ -29,13 +29,15 @@ export interface DeployFunctionsOptions {
 async function envVars(stack: LoadedStack, entry: StackEntry): Promise<Record<string, string>> {
   const merged: Record<string, unknown> = {};
   for (const file of entry.spec.environment_file ?? []) {
+    // loadStack refused files outside the stack's folder.
     const abs = path.resolve(stack.dir, file);
-    let parsed: { environment?: Record<string, unknown> } | null;
+    let text: string;
     try {
-      parsed = YAML.parse(await readFile(abs, 'utf8')) as typeof parsed;
+      text = await readFile(abs, 'utf8');
     } catch (err) {
       throw new UsageError(`${entry.name}: cannot read environment_file ${file}: ${(err as Error).message}`);
     }
+    const parsed = readYaml(text, file).value as { environment?: Record<string, unknown> } | null;
     Object.assign(merged, parsed?.environment ?? {});
   }
   Object.assign(merged, entry.spec.environment ?? {});
@@ -59,13 +61,15 @@ export async function deployRequestFor(stack: LoadedStack, entry: StackEntry, di
   return request;
 }
 
+/** What deploying one function needs: its build, and its deployment body. */
+type Build = { digest: string; bytes: Uint8Array; models?: Array<{ digest: string; path: string }> };
+
 /** Uploads one function's bundle if missing and deploys it. */
-export async function deployFunction(
-  client: GatewayClient,
-  stack: LoadedStack,
-  entry: StackEntry,
-  build: { digest: string; bytes: Uint8Array; models?: Array<{ digest: string; path: string }> },
-): Promise<DeployResult> {
+export async function deployFunction(client: GatewayClient, stack: LoadedStack, entry: StackEntry, build: Build): Promise<DeployResult> {
+  return send(client, entry, build, await deployRequestFor(stack, entry, build.digest, (build.models ?? []).map((m) => m.digest)));
+}
+
+async function send(client: GatewayClient, entry: StackEntry, build: Build, request: DeployRequest): Promise<DeployResult> {
   const started = performance.now();
   let uploaded = false;
   // Models go first (content-addressed like bundles): the gateway refuses a GPU deploy whose models it lacks.
@@ -76,20 +80,26 @@ export async function deployFunction(
     await client.uploadBundle(build.digest, build.bytes);
     uploaded = true;
   }
-  const action = await client.deployFunction(await deployRequestFor(stack, entry, build.digest, (build.models ?? []).map((m) => m.digest)));
+  const action = await client.deployFunction(request);
   return { name: entry.name, digest: build.digest, uploaded, action, ms: Math.round(performance.now() - started) };
 }
 
 /**
- * Deploys the stack's built functions (all, or those matching `filter`), one after another.
+ * Deploys the stack's built functions (all, or those matching `filter`), one after another, once every
+ * one of them is ready to go.
  * @example await deployFunctions(client, await loadStack('stack.yml'), { dataDir: '.spindle' });
  */
 export async function deployFunctions(client: GatewayClient, stack: LoadedStack, opts: DeployFunctionsOptions): Promise<DeployResult[]> {
-  const results: DeployResult[] = [];
+  // Whatever can fail here (a missing build, an unreadable environment file) fails before anything is sent.
+  const prepared: Array<{ entry: StackEntry; build: Build; request: DeployRequest }> = [];
   for (const entry of selectFunctions(stack, opts.filter).filter(isBuildable)) {
     const build = await readBuild(opts.dataDir, entry.name);
     if (!build) throw new NotBuiltError(entry.name);
-    const result = await deployFunction(client, stack, entry, build);
+    prepared.push({ entry, build, request: await deployRequestFor(stack, entry, build.digest, (build.models ?? []).map((m) => m.digest)) });
+  }
+  const results: DeployResult[] = [];
+  for (const { entry, build, request } of prepared) {
+    const result = await send(client, entry, build, request);
     opts.onResult?.(result);
     results.push(result);
   }

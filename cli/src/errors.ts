@@ -27,16 +27,19 @@ export class StackNotFoundError extends CliError {
   }
 }
 
-/** stack.yml is not valid YAML or breaks the schema; the message starts with `file:line:col:`. */
+/** stack.yml (or a file it names) is not valid YAML, is too deep, or breaks the schema; the message starts with `file:line:col:`. */
 export class StackInvalidError extends CliError {
   readonly file: string;
   readonly line: number;
   readonly col: number;
+  /** The message without its `file:line:col: ` prefix. */
+  readonly detail: string;
   constructor(file: string, line: number, col: number, detail: string) {
     super('SPINDLE_CLI_STACK_INVALID', `${file}:${line}:${col}: ${detail}`);
     this.file = file;
     this.line = line;
     this.col = col;
+    this.detail = detail;
   }
 }
 

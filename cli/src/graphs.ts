@@ -1,11 +1,12 @@
 /** Graphs and runs from the CLI: deploy stack.yml's `graphs:`, start runs, follow their events, list them. */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import YAML from 'yaml';
-import type { GraphDefinition, RunEvent } from '@spindle/schemas';
+import { checkGraphDefinition, GraphInvalidError, type GraphDefinition, type RunEvent } from '@spindle/schemas';
 import type { GatewayClient } from './client.ts';
 import { UsageError } from './errors.ts';
-import type { LoadedStack } from './stack.ts';
+import { projectPath } from './project-paths.ts';
+import { displayPath, type LoadedStack } from './stack.ts';
+import { readYaml, segmentsOf } from './yaml.ts';
 
 /** A graph of the stack, with its definition loaded (from `file:` when it points to one). */
 export interface StackGraph {
@@ -27,32 +28,75 @@ export interface RunView {
   nodes?: Array<{ node: string; status: string; attempts: number; durationMs: number | null; error: string | null }>;
 }
 
-/** The stack's graphs; `file:` entries are read relative to stack.yml (YAML or JSON). */
-export async function loadGraphs(stack: LoadedStack): Promise<StackGraph[]> {
-  const graphs = (stack.stack.graphs ?? {}) as Record<string, GraphDefinition | { file: string }>;
-  const out: StackGraph[] = [];
-  for (const [name, entry] of Object.entries(graphs)) {
-    if ('file' in entry && typeof entry.file === 'string') {
-      const file = path.resolve(stack.dir, entry.file);
-      let text: string;
-      try {
-        text = await readFile(file, 'utf8');
-      } catch (err) {
-        throw new UsageError(`graph ${name}: cannot read ${entry.file}: ${(err as Error).message}`);
-      }
-      const doc = YAML.parseDocument(text, { prettyErrors: true });
-      if (doc.errors.length) throw new UsageError(`${entry.file}: ${doc.errors[0].message}`);
-      out.push({ name, definition: doc.toJS() as GraphDefinition });
-    } else {
-      out.push({ name, definition: entry as GraphDefinition });
-    }
-  }
-  return out;
+/** Options of `loadGraphs`. */
+export interface LoadGraphsOptions {
+  /**
+   * Functions the gateway already runs, asked only when a graph names a function the stack lacks. Without
+   * it such functions are taken on trust (the gateway checks them when the graph is deployed).
+   */
+  deployed?: () => Promise<ReadonlySet<string>>;
 }
 
-/** PUTs every graph of the stack; the gateway validates (400 naming the node and field). */
-export async function deployGraphs(client: GatewayClient, stack: LoadedStack, onResult?: (name: string, version: number) => void): Promise<StackGraph[]> {
-  const graphs = await loadGraphs(stack);
+/** A definition read from the stack, and how to point an error at a field of it. */
+interface Loaded {
+  name: string;
+  value: unknown;
+  fail(pointer: string, detail: string): never;
+}
+
+async function readGraph(stack: LoadedStack, name: string, entry: unknown): Promise<Loaded> {
+  const inStack = (pointer: string, detail: string): never => {
+    if (stack.yaml) stack.yaml.fail(['graphs', name, ...segmentsOf(pointer)], `graph ${name}: ${detail}`);
+    throw new UsageError(`${displayPath(stack.file)}: graph ${name}: ${detail}`);
+  };
+  const file = (entry as { file?: unknown }).file;
+  if (typeof file !== 'string') return { name, value: entry, fail: inStack };
+  // loadStack refused a file outside the project; asked again here, at the moment it is read.
+  const found = await projectPath(stack.dir, file);
+  if ('outside' in found) inStack('/file', `file "${file}" ${found.outside}: paths in a stack file must stay inside its folder`);
+  const abs = (found as { path: string }).path;
+  let text: string;
+  try {
+    text = await readFile(abs, 'utf8');
+  } catch (err) {
+    throw new UsageError(`graph ${name}: cannot read ${file}: ${(err as Error).message}`);
+  }
+  // Named like the stack file is (relative to where the command runs).
+  const yaml = readYaml(text, stack.yaml ? path.join(path.dirname(stack.yaml.file), file) : displayPath(abs));
+  return { name, value: yaml.value, fail: (pointer, detail) => yaml.fail(segmentsOf(pointer), `graph ${name}: ${detail}`) };
+}
+
+/**
+ * The stack's graphs, each checked as the gateway will check it (bounds, schema, input schema compiled,
+ * references, cycles, and with `deployed` the functions it names), so that `deploy`, `up` and `start` can
+ * refuse a stack before they send anything. `file:` entries are read relative to stack.yml (YAML or JSON).
+ * @example const graphs = await loadGraphs(stack); graphs.map((g) => g.name)
+ */
+export async function loadGraphs(stack: LoadedStack, options: LoadGraphsOptions = {}): Promise<StackGraph[]> {
+  const loaded: Loaded[] = [];
+  for (const [name, entry] of Object.entries(stack.stack.graphs ?? {})) loaded.push(await readGraph(stack, name, entry));
+  const inStack = new Set(stack.functions.map((f) => f.name));
+  const named = loaded.flatMap((g) => Object.values(((g.value as GraphDefinition | null)?.nodes ?? {}) as Record<string, { function?: unknown }>).map((n) => n?.function));
+  const elsewhere = named.some((fn) => typeof fn === 'string' && !inStack.has(fn));
+  const deployed = elsewhere && options.deployed ? await options.deployed() : undefined;
+  const hasFunction = (fn: string) => inStack.has(fn) || (deployed ? deployed.has(fn) : true);
+  return loaded.map((g) => {
+    try {
+      return { name: g.name, definition: checkGraphDefinition(g.value, hasFunction).definition };
+    } catch (err) {
+      if (err instanceof GraphInvalidError) g.fail(err.path, err.message);
+      throw err;
+    }
+  });
+}
+
+/** The names of the functions a gateway runs (for `loadGraphs`'s `deployed`). */
+export async function deployedFunctions(client: GatewayClient): Promise<ReadonlySet<string>> {
+  return new Set((await client.listFunctions()).map((f) => f.name));
+}
+
+/** PUTs checked graphs (see `loadGraphs`) in order; the gateway checks them again. */
+export async function deployGraphs(client: GatewayClient, graphs: StackGraph[], onResult?: (name: string, version: number) => void): Promise<StackGraph[]> {
   for (const g of graphs) {
     const res = await client.call('PUT', `/system/graphs/${encodeURIComponent(g.name)}`, g.definition);
     const body = (await res.json()) as { version: number };

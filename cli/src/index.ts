@@ -1,5 +1,7 @@
 /** @spindle/cli as a library: what `spindle` does, for `npm start`, tests and scripts. */
-export { loadStack, parseStack, selectFunctions, readStackGateway } from './stack.ts';
+export { loadStack, parseStack, parseStackFile, selectFunctions, readStackGateway } from './stack.ts';
+export { readYaml, MAX_ALIAS_COUNT } from './yaml.ts';
+export type { YamlFile } from './yaml.ts';
 export { addFunctionToStack, withFunction } from './stack-edit.ts';
 export type { LoadedStack, StackEntry } from './stack.ts';
 export { buildFunction, buildFunctions, buildDir, readBuild, isBuildable } from './build.ts';
@@ -7,8 +9,8 @@ export type { BuildOptions, BuildResult, BuildFunctionsOptions } from './build.t
 export { deployFunctions, deployFunction, deployRequestFor } from './deploy.ts';
 export type { DeployResult, DeployFunctionsOptions } from './deploy.ts';
 export { GatewayClient } from './client.ts';
-export { loadGraphs, deployGraphs, startRun, getRun, listRuns, getGraph, runEvents } from './graphs.ts';
-export type { StackGraph, RunView } from './graphs.ts';
+export { loadGraphs, deployGraphs, deployedFunctions, startRun, getRun, listRuns, getGraph, runEvents } from './graphs.ts';
+export type { StackGraph, RunView, LoadGraphsOptions } from './graphs.ts';
 export type { GatewayClientOptions, LogEntry, LogsQuery, InvokeOptions, SecretInfo, SecretValue } from './client.ts';
 export { resolveCredentials, resolveGateway, saveLogin, removeLogin, configDir, dataDir, normalizeGateway, DEFAULT_GATEWAY } from './config.ts';
 export type { Credentials, Env } from './config.ts';

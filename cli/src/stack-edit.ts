@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import YAML, { isMap, isScalar, type Node, type YAMLMap } from 'yaml';
 import { FunctionExistsError, StackInvalidError } from './errors.ts';
-import { displayPath, parseOptions } from './stack.ts';
+import { displayPath } from './stack.ts';
+import { parseOptions, readYaml, type YamlFile } from './yaml.ts';
 
 const freshStack = `version: 1.0
 provider:
@@ -24,17 +25,18 @@ export async function addFunctionToStack(file: string, name: string, spec: Recor
 
 /** The stack text with one more function. */
 export function withFunction(text: string, name: string, spec: Record<string, unknown>, shown = 'stack.yml'): string {
-  const lineCounter = new YAML.LineCounter();
-  const doc = YAML.parseDocument(text, { ...parseOptions, lineCounter });
-  const err = doc.errors[0];
-  if (err) {
+  let parsed: YamlFile;
+  try {
+    parsed = readYaml(text, shown);
+  } catch (err) {
     // Rewriting a file that does not parse could lose what its author meant.
-    const { line, col } = lineCounter.linePos(err.pos[0]);
-    throw new StackInvalidError(shown, line, col, `${err.message} (fix it before adding a function)`);
+    if (err instanceof StackInvalidError) throw new StackInvalidError(shown, err.line, err.col, `${err.detail} (fix it before adding a function)`);
+    throw err;
   }
+  const { doc, lineCounter } = parsed;
   const functions = doc.get('functions', true);
   if (isMap(functions) && functions.has(name)) throw new FunctionExistsError(`function ${JSON.stringify(name)} is already in ${shown}`);
-  const expected = (doc.toJS() ?? {}) as Record<string, unknown>;
+  const expected = (parsed.value ?? {}) as Record<string, unknown>;
   expected.functions = { ...((expected.functions as Record<string, unknown> | null) ?? {}), [name]: spec };
 
   // First choice: insert text after the last function, so nothing else is reformatted.

@@ -2,9 +2,12 @@
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import YAML, { isAlias, isMap, isScalar, isSeq, type Document, type Node } from 'yaml';
+import { isScalar } from 'yaml';
 import { fieldName, isValidName, validateStackFile, type StackFile, type StackFunction } from '@spindle/schemas';
-import { InvalidNameError, StackInvalidError, StackNotFoundError, UsageError } from './errors.ts';
+import { InvalidNameError, StackNotFoundError, UsageError } from './errors.ts';
+import { projectPath } from './project-paths.ts';
+import { readYaml, segmentsOf, type YamlFile } from './yaml.ts';
+
 
 /** One function of a loaded stack, with its handler folder made absolute. */
 export interface StackEntry {
@@ -22,10 +25,9 @@ export interface LoadedStack {
   dir: string;
   stack: StackFile;
   functions: StackEntry[];
+  /** The parsed file, to point later errors (a graph's cycle) at their line; absent for stacks built in code. */
+  yaml?: YamlFile;
 }
-
-/** YAML options for every stack read: merge keys (`<<:`) allowed, duplicate keys refused. */
-export const parseOptions = { prettyErrors: false, merge: true, uniqueKeys: true } as const;
 
 /** A path as people see it in messages: relative to `cwd` when it is below it. */
 export function displayPath(file: string, cwd = process.cwd()): string {
@@ -34,7 +36,7 @@ export function displayPath(file: string, cwd = process.cwd()): string {
 }
 
 /**
- * Reads and validates a stack file.
+ * Reads and validates a stack file; every path it names must stay inside its folder.
  * @example const stack = await loadStack('stack.yml'); stack.functions.map((f) => f.name)
  */
 export async function loadStack(file: string, options: { cwd?: string } = {}): Promise<LoadedStack> {
@@ -42,70 +44,55 @@ export async function loadStack(file: string, options: { cwd?: string } = {}): P
   const abs = path.resolve(cwd, file);
   const shown = displayPath(abs, cwd);
   if (!existsSync(abs)) throw new StackNotFoundError(shown);
-  const stack = parseStack(await readFile(abs, 'utf8'), shown);
+  const { stack, yaml } = parseStackFile(await readFile(abs, 'utf8'), shown);
   const dir = path.dirname(abs);
-  const functions = Object.entries(stack.functions ?? {}).map(([name, spec]) => ({
-    name,
-    spec,
-    handlerDir: path.resolve(dir, spec.handler),
-  }));
-  return { file: abs, dir, stack, functions };
+  const contained = async (segments: string[], rel: string): Promise<string> => {
+    const found = await projectPath(dir, rel);
+    if ('outside' in found) yaml.fail(segments, `${fieldName(`/${segments.join('/')}`)} "${rel}" ${found.outside}: paths in a stack file must stay inside its folder`, true);
+    return (found as { path: string }).path;
+  };
+  const functions: StackEntry[] = [];
+  for (const [name, spec] of Object.entries(stack.functions ?? {})) {
+    const handlerDir = await contained(['functions', name, 'handler'], spec.handler);
+    for (const [i, envFile] of (spec.environment_file ?? []).entries()) await contained(['functions', name, 'environment_file', String(i)], envFile);
+    functions.push({ name, spec, handlerDir });
+  }
+  for (const [name, graph] of Object.entries(stack.graphs ?? {})) {
+    const file = (graph as { file?: unknown }).file;
+    if (typeof file === 'string') await contained(['graphs', name, 'file'], file);
+  }
+  return { file: abs, dir, stack, functions, yaml };
 }
 
 /** Parses stack.yml text; YAML and schema errors become `StackInvalidError`s naming `file:line:col`. */
 export function parseStack(text: string, file = 'stack.yml'): StackFile {
-  const lineCounter = new YAML.LineCounter();
-  const doc = YAML.parseDocument(text, { ...parseOptions, lineCounter });
-  const fail = (offset: number, detail: string): never => {
-    const { line, col } = lineCounter.linePos(offset);
-    throw new StackInvalidError(file, line, col, detail);
-  };
-  const syntax = doc.errors[0];
-  if (syntax) {
-    if (syntax.code === 'DUPLICATE_KEY') {
-      const key = /^[^:\n]*/.exec(text.slice(syntax.pos[0]))![0].trim();
-      fail(syntax.pos[0], `duplicate key ${JSON.stringify(key)}: each key may appear once`);
-    }
-    fail(syntax.pos[0], syntax.message);
-  }
-  if (doc.contents === null) fail(0, 'the file is empty: it needs `provider:` and `functions:`');
-  const value: unknown = doc.toJS();
-  const functions = (value as { functions?: unknown } | null)?.functions;
+  return parseStackFile(text, file).stack;
+}
+
+/** `parseStack`, keeping the parsed file for positions of later errors. */
+export function parseStackFile(text: string, file = 'stack.yml'): { stack: StackFile; yaml: YamlFile } {
+  const yaml = readYaml(text, file);
+  const { doc } = yaml;
+  if (doc.contents === null) yaml.failAt(0, 'the file is empty: it needs `provider:` and `functions:`');
+  const value = yaml.value as Record<string, unknown> | null;
+  // faas-cli reads `version` as the text written: `1.0` is "1.0", `1` is "1" (refused), as YAML 1.0 would be the number 1 here.
+  const version = doc.get('version', true);
+  if (value && isScalar(version) && typeof version.value === 'number' && version.source !== undefined) value.version = version.source;
+  const functions = value?.functions;
   if (functions && typeof functions === 'object' && !Array.isArray(functions)) {
     // Checked before the schema: the schema's propertyNames error does not say which name is wrong.
     for (const name of Object.keys(functions)) {
-      if (!isValidName(name)) fail(locate(doc, ['functions', name]), new InvalidNameError('function', name).message);
+      if (!isValidName(name)) yaml.fail(['functions', name], new InvalidNameError('function', name).message);
     }
   }
   const issue = validateStackFile.check(value);
   if (issue) {
-    const segments = issue.path.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
-    const message = issue.message.replace(/^must have required property .*$/, 'is required');
+    const segments = segmentsOf(issue.path);
     const field = segments.length ? fieldName(issue.path) : 'the stack file';
-    fail(locate(doc, segments), `${field} ${message}`);
+    // A wrong version is shown where it is written, the value; other errors at their key.
+    yaml.fail(segments, `${field} ${issue.message}`, issue.path === '/version');
   }
-  return value as StackFile;
-}
-
-/** Offset of the deepest node on `segments` that exists: a map entry's key, a sequence item, or the root. */
-function locate(doc: Document, segments: string[]): number {
-  let node: unknown = doc.contents;
-  let offset = (doc.contents as Node | null)?.range?.[0] ?? 0;
-  for (const segment of segments) {
-    if (isAlias(node)) node = node.resolve(doc);
-    if (isMap(node)) {
-      const pair = node.items.find((p) => String(isScalar(p.key) ? p.key.value : p.key) === segment);
-      if (!pair) break;
-      offset = (pair.key as Node | null)?.range?.[0] ?? offset;
-      node = pair.value;
-    } else if (isSeq(node)) {
-      const item = node.items[Number(segment)] as Node | undefined;
-      if (!item?.range) break;
-      offset = item.range[0];
-      node = item;
-    } else break;
-  }
-  return offset;
+  return { stack: value as StackFile, yaml };
 }
 
 /** The functions named by `--filter` (an exact name, or a pattern with `*`), all of them without one. */
@@ -120,7 +107,7 @@ export function selectFunctions(stack: LoadedStack, filter?: string): StackEntry
 /** `provider.gateway` from a stack file, without validating it; undefined when absent or unreadable. */
 export async function readStackGateway(file: string): Promise<string | undefined> {
   try {
-    const value = YAML.parse(await readFile(file, 'utf8'), { merge: true }) as { provider?: { gateway?: unknown } } | null;
+    const value = readYaml(await readFile(file, 'utf8'), file).value as { provider?: { gateway?: unknown } } | null;
     const gateway = value?.provider?.gateway;
     return typeof gateway === 'string' && gateway ? gateway : undefined;
   } catch {

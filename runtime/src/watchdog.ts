@@ -7,6 +7,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { Ajv } from 'ajv';
 import { pino } from 'pino';
+// The subpath keeps the platform's compiled validators out of every replica bundle.
+import { checkJsonBounds, DOCUMENT_BOUNDS } from '@spindle/schemas/bounds';
 import { makeContext, type ReplicaEnv } from './context.ts';
 import { HttpError, InvalidInputError, InvalidOutputError } from './errors.ts';
 import { ReplicaMetrics } from './metrics.ts';
@@ -103,6 +105,13 @@ export async function serve(definition: AnyFunctionDefinition, options: ServeOpt
         input = JSON.parse(body.toString('utf8'));
       } catch (err) {
         throw new InvalidInputError(`request body is not valid JSON: ${(err as Error).message}`);
+      }
+      // AJV recurses as deep as the input goes for recursive schemas: the platform's depth bound first.
+      // Size is left to the body limit: large arrays (samples, embeddings) are normal function inputs.
+      const deep = checkJsonBounds(input, { maxDepth: DOCUMENT_BOUNDS.maxDepth, maxKeys: Infinity });
+      if (deep) {
+        const field = deep.path.slice(1).replace(/~1/g, '/').replace(/~0/g, '~');
+        throw new InvalidInputError(field ? `field "${field}" ${deep.message}` : `request body ${deep.message}`, field || undefined);
       }
       checkInput!(input);
     } else {

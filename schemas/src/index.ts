@@ -3,8 +3,6 @@ import type { DeleteRequest, DeployRequest, ScaleRequest, SecretRequest } from '
 import { deleteRequestSchema, deployRequestSchema, scaleRequestSchema, secretRequestSchema } from './deploy.ts';
 import type { StackFile } from './stack.ts';
 import { stackFileSchema } from './stack.ts';
-import type { GraphDefinition } from './graph.ts';
-import { graphDefinitionSchema } from './graph.ts';
 import { compile } from './validate.ts';
 
 export { dnsLabel, envMap, stringMap, resources } from './common.ts';
@@ -22,13 +20,20 @@ export type { GraphDefinition, GraphNode, RunEvent } from './graph.ts';
 export type { StackFile, StackFunction } from './stack.ts';
 export { compile, describeIssue, fieldName } from './validate.ts';
 export type { SchemaIssue, Validator } from './validate.ts';
+export { checkJsonBounds, checkTreeBounds, DOCUMENT_BOUNDS, SCHEMA_BOUNDS } from './bounds.ts';
+export type { BoundsIssue, ChildrenOf, JsonBounds } from './bounds.ts';
+export { GraphInvalidError } from './errors.ts';
+export { parseCondition, parsePath, references, TEMPLATE, WHOLE } from './mapping.ts';
+export type { Condition } from './mapping.ts';
+export { planGraph } from './graph-plan.ts';
+export type { PlannedGraph } from './graph-plan.ts';
+export { checkGraphDefinition, compileInputSchema, validateGraphDefinition } from './graph-check.ts';
 
 export const validateDeployRequest = compile<DeployRequest>(deployRequestSchema);
 export const validateScaleRequest = compile<ScaleRequest>(scaleRequestSchema);
 export const validateDeleteRequest = compile<DeleteRequest>(deleteRequestSchema);
 export const validateSecretRequest = compile<SecretRequest>(secretRequestSchema);
 export const validateStackFile = compile<StackFile>(stackFileSchema);
-export const validateGraphDefinition = compile<GraphDefinition>(graphDefinitionSchema);
 
 /** True when `name` is a DNS-1123 label: the only names Spindle accepts for functions and secrets. */
 export function isValidName(name: string): boolean {

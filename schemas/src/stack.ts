@@ -30,7 +30,8 @@ export const stackFileSchema = {
   type: 'object',
   required: ['provider', 'functions'],
   properties: {
-    version: { type: ['string', 'number'] },
+    // faas-cli accepts "1.0" only (the text written: `version: 1.0` or `"1.0"`; not `1`, not `1.00`).
+    version: { enum: ['1.0'] },
     provider: {
       type: 'object',
       required: ['name'],

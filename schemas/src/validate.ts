@@ -19,7 +19,10 @@ export interface Validator<T> {
 export function describeIssue(err: ErrorObject): SchemaIssue {
   let path = err.instancePath;
   let message = err.message ?? 'is invalid';
-  if (err.keyword === 'required') path = `${path}/${(err.params as { missingProperty: string }).missingProperty}`;
+  if (err.keyword === 'required') {
+    path = `${path}/${(err.params as { missingProperty: string }).missingProperty}`;
+    message = 'is required';
+  }
   if (err.keyword === 'additionalProperties') {
     path = `${path}/${(err.params as { additionalProperty: string }).additionalProperty}`;
     message = 'is not a known field';
@@ -32,7 +35,10 @@ export function describeIssue(err: ErrorObject): SchemaIssue {
   if (err.keyword === 'pattern' && /name|service|secrets/.test(path)) {
     message = 'must be a DNS-1123 label (lowercase letters, digits and "-", starting and ending with a letter or digit)';
   }
-  if (err.keyword === 'enum') message = `must be one of ${(err.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+  if (err.keyword === 'enum') {
+    const allowed = (err.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v));
+    message = allowed.length === 1 ? `must be ${allowed[0]}` : `must be one of ${allowed.join(', ')}`;
+  }
   return { path, message };
 }
 

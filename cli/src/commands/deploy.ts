@@ -1,7 +1,7 @@
 /** `spindle deploy [--filter NAME]`: upload missing bundles and deploy the built functions. */
 import type { Command } from 'commander';
 import { deployFunctions, type DeployResult } from '../deploy.ts';
-import { deployGraphs } from '../graphs.ts';
+import { deployedFunctions, deployGraphs, loadGraphs } from '../graphs.ts';
 import { println, shortDigest, withSpinner, type CliIo } from '../io.ts';
 import type { LoadedStack } from '../stack.ts';
 import { CommandContext, withCommon } from './context.ts';
@@ -15,12 +15,15 @@ export function describeDeploy(r: DeployResult): string {
 /** Deploys with a spinner and prints one line per function and where to call it. */
 export async function runDeploy(ctx: CommandContext, stack: LoadedStack, filter?: string): Promise<DeployResult[]> {
   const client = await ctx.client();
+  // Graphs are checked before any function goes out (a filtered deploy leaves them alone), so a cycle or
+  // a function nobody deploys stops the deploy instead of surfacing halfway through it.
+  const graphs = filter ? [] : await loadGraphs(stack, { deployed: () => deployedFunctions(client) });
   const results = await withSpinner(ctx.io, `deploying to ${client.url}`, () =>
     deployFunctions(client, stack, { dataDir: ctx.dataDir, filter, onResult: (r) => println(ctx.io, describeDeploy(r)) }),
   );
   for (const r of results) println(ctx.io, `  ${client.url}/function/${r.name}`);
-  // Graphs go after the functions they name; a filtered deploy leaves them alone.
-  if (!filter) await deployGraphs(client, stack, (name, version) => println(ctx.io, `graph ${name}  deployed (version ${version})`));
+  // Graphs go after the functions they name.
+  await deployGraphs(client, graphs, (name, version) => println(ctx.io, `graph ${name}  deployed (version ${version})`));
   return results;
 }
 

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { buildFunctions } from '../build.ts';
 import { GatewayClient } from '../client.ts';
 import { deployFunctions } from '../deploy.ts';
-import { deployGraphs } from '../graphs.ts';
+import { deployedFunctions, deployGraphs, loadGraphs } from '../graphs.ts';
 import { eprintln, println, withSpinner, type CliIo } from '../io.ts';
 import { describeBuild, reportSkipped } from './build.ts';
 import { CommandContext, withCommon } from './context.ts';
@@ -26,14 +26,17 @@ export function register(program: Command, io: CliIo): void {
     .description('run the whole platform on this machine: gateway, database, object store, and every function in stack.yml')
     .action(async (flags: { gateway?: string; yaml: string }) => {
       const ctx = new CommandContext(io, flags);
-      // A malformed stack.yml stops us before anything starts.
+      // A malformed stack.yml (graphs included) stops us before anything starts.
       const stack = await ctx.loadStack();
+      await loadGraphs(stack);
       // Loaded on demand: only this command needs the gateway (fastify, pg, PGlite...).
       const { startPlatform } = await import('@spindle/gateway');
       const { url, platform, logFile } = await startPlatform({ config: { dataDir: ctx.dataDir } });
       // Progress goes to stderr; stdout carries the one line that says the platform is up.
       const progress: CliIo = { ...io, stdout: io.stderr };
       const client = new GatewayClient({ url, credentials: { user: 'admin', password: platform.adminPassword } });
+      // Functions the gateway kept from an earlier start count too; checked before anything is deployed.
+      const graphs = await loadGraphs(stack, { deployed: () => deployedFunctions(client) });
       reportSkipped(progress, stack);
       await withSpinner(progress, 'building', () =>
         buildFunctions(stack, { dataDir: ctx.dataDir, onResult: (r) => eprintln(io, describeBuild(r)) }),
@@ -41,7 +44,7 @@ export function register(program: Command, io: CliIo): void {
       const deployed = await withSpinner(progress, 'deploying', () =>
         deployFunctions(client, stack, { dataDir: ctx.dataDir, onResult: (r) => eprintln(io, `${r.name}  ${r.action} in ${r.ms} ms`) }),
       );
-      await deployGraphs(client, stack, (name, version) => eprintln(io, `graph ${name}  deployed (version ${version})`));
+      await deployGraphs(client, graphs, (name, version) => eprintln(io, `graph ${name}  deployed (version ${version})`));
       const late = await waitReady(client, deployed.map((d) => d.name), 30_000);
       for (const name of late) eprintln(io, `warning: ${name} has no ready replica yet; see \`spindle logs ${name}\``);
       eprintln(io, `logs: ${logFile}; admin password: ${platform.config.adminPassword ? '$SPINDLE_ADMIN_PASSWORD' : `${ctx.dataDir}/admin-password`}`);

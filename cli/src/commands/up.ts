@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { isBuildable } from '../build.ts';
 import { CliError } from '../errors.ts';
+import { loadGraphs } from '../graphs.ts';
 import { eprintln, println, shortDigest, type CliIo } from '../io.ts';
 import { selectFunctions } from '../stack.ts';
 import { watchFunctions } from '../watch.ts';
@@ -18,6 +19,8 @@ export function register(program: Command, io: CliIo): void {
     .action(async (flags: { filter?: string; watch?: boolean; gateway?: string; yaml: string }) => {
       const ctx = new CommandContext(io, flags);
       const stack = await ctx.loadStack();
+      // A stack whose graphs cannot be deployed is refused before the build (runDeploy checks again, with the gateway).
+      if (!flags.filter) await loadGraphs(stack);
       await runBuild(ctx, stack, flags.filter);
       const results = await runDeploy(ctx, stack, flags.filter);
       if (!flags.watch) return;

@@ -1,5 +1,5 @@
 /** Runs one graph node: builds its input, invokes its function (retries, timeout), decodes the answer. */
-import type { GraphNode } from '@spindle/schemas';
+import { checkJsonBounds, fieldName, type GraphNode } from '@spindle/schemas';
 import { SpindleError } from '../errors.ts';
 import type { InvokeResult, Invoker } from '../invoker.ts';
 
@@ -76,9 +76,17 @@ export async function runNode(
         signal,
         timeoutMs: node.timeoutMs,
       });
-      if (res.status < 300) return { output: decodeOutput(res), attempts: attempt };
-      failure = errorText(res);
-      retryable = RETRYABLE.has(res.status);
+      if (res.status < 300) {
+        const output = decodeOutput(res);
+        // Outputs are stored, checkpointed and mapped like inputs: the same bounds, before any of that.
+        const issue = checkJsonBounds(output);
+        if (!issue) return { output, attempts: attempt };
+        failure = `output${issue.path ? ` field "${fieldName(issue.path)}"` : ''} ${issue.message}`;
+        retryable = false;
+      } else {
+        failure = errorText(res);
+        retryable = RETRYABLE.has(res.status);
+      }
     } catch (err) {
       if (signal.aborted) throw err;
       failure = err instanceof SpindleError ? `${err.statusCode}: ${err.message}` : String(err);

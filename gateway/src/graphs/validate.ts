@@ -1,82 +1,25 @@
-/** Semantic checks of a graph definition beyond its JSON Schema: references, cycles, functions. */
-import type { GraphDefinition } from '@spindle/schemas';
+/** Graph definitions as the gateway checks them: the shared checks of @spindle/schemas, failing as 400s. */
+import { checkGraphDefinition, GraphInvalidError, planGraph as plan, type GraphDefinition, type PlannedGraph } from '@spindle/schemas';
 import { BadRequestError } from '../errors.ts';
-import { parseCondition, parsePath, references, type Condition } from './mapping.ts';
 
-/** A checked graph: each node's full dependency list (needs plus referenced nodes), its condition, and a topological order. */
-export interface PlannedGraph {
-  definition: GraphDefinition;
-  deps: Map<string, string[]>;
-  conditions: Map<string, Condition>;
-  order: string[];
-  /** Nodes nothing depends on: the default run output. */
-  sinks: string[];
+export type { PlannedGraph } from '@spindle/schemas';
+
+function asBadRequest<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof GraphInvalidError) throw new BadRequestError(err.message, err);
+    throw err;
+  }
 }
 
-function fail(node: string, field: string, message: string): never {
-  throw new BadRequestError(`node "${node}" field "${field}": ${message}`);
-}
-
-/** Checks a definition and works out its dependencies; `hasFunction` says whether a function is deployed. */
+/** Checks a definition and works out its dependencies; `hasFunction` says whether a function is deployed. 400 naming the node and field. */
 export function planGraph(definition: GraphDefinition, hasFunction: (name: string) => boolean): PlannedGraph {
-  const ids = Object.keys(definition.nodes);
-  const deps = new Map<string, string[]>();
-  const conditions = new Map<string, Condition>();
-  for (const id of ids) {
-    const node = definition.nodes[id];
-    if (!hasFunction(node.function)) fail(id, 'function', `function "${node.function}" is not deployed`);
-    const named = new Set<string>();
-    for (const need of node.needs ?? []) {
-      if (!definition.nodes[need]) fail(id, 'needs', `names node "${need}", which the graph does not have`);
-      named.add(need);
-    }
-    for (const path of references(node.input)) {
-      const parsed = parsePath(path);
-      if (typeof parsed === 'string') fail(id, 'input', parsed);
-      if (parsed.node !== undefined) {
-        if (!definition.nodes[parsed.node]) fail(id, 'input', `"{{ ${path} }}" names node "${parsed.node}", which the graph does not have`);
-        named.add(parsed.node);
-      }
-    }
-    if (node.when !== undefined) {
-      const condition = parseCondition(node.when);
-      if (typeof condition === 'string') fail(id, 'when', condition);
-      const parsed = parsePath(condition.path);
-      if (typeof parsed !== 'string' && parsed.node !== undefined) {
-        if (!definition.nodes[parsed.node]) fail(id, 'when', `names node "${parsed.node}", which the graph does not have`);
-        named.add(parsed.node);
-      }
-      conditions.set(id, condition);
-    }
-    if (named.has(id)) fail(id, 'needs', 'a node cannot depend on itself');
-    deps.set(id, [...named].sort());
-  }
-  for (const path of references(definition.output)) {
-    const parsed = parsePath(path);
-    if (typeof parsed === 'string') throw new BadRequestError(`field "output": ${parsed}`);
-    if (parsed.node !== undefined && !definition.nodes[parsed.node]) {
-      throw new BadRequestError(`field "output": "{{ ${path} }}" names node "${parsed.node}", which the graph does not have`);
-    }
-  }
+  return asBadRequest(() => plan(definition, hasFunction));
+}
 
-  // Kahn's algorithm; whatever is left over sits on a cycle.
-  const indegree = new Map(ids.map((id) => [id, deps.get(id)!.length]));
-  const ready = ids.filter((id) => indegree.get(id) === 0);
-  const order: string[] = [];
-  while (ready.length) {
-    const id = ready.shift()!;
-    order.push(id);
-    for (const other of ids) {
-      if (deps.get(other)!.includes(id)) {
-        indegree.set(other, indegree.get(other)! - 1);
-        if (indegree.get(other) === 0) ready.push(other);
-      }
-    }
-  }
-  if (order.length < ids.length) {
-    const cyclic = ids.filter((id) => !order.includes(id));
-    fail(cyclic[0], 'needs', `the graph has a cycle through nodes ${cyclic.map((c) => `"${c}"`).join(', ')}`);
-  }
-  const needed = new Set([...deps.values()].flat());
-  return { definition, deps, conditions, order, sinks: ids.filter((id) => !needed.has(id)) };
+/** A `PUT /system/graphs/:name` body, checked whole (bounds, schema, input schema compiled, plan) before it is stored; 400 naming the field. */
+export function validGraph(body: unknown, hasFunction?: (name: string) => boolean): GraphDefinition {
+  if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) throw new BadRequestError('request body must be a JSON object');
+  return asBadRequest(() => checkGraphDefinition(body, hasFunction)).definition;
 }

@@ -5,7 +5,7 @@ import { BadRequestError, NotFoundError } from '../errors.ts';
 import type { RunEvents } from '../graphs/events.ts';
 import type { GraphExecutor } from '../graphs/executor.ts';
 import type { RunRecord, RunStore } from '../graphs/store.ts';
-import { validName } from './validate.ts';
+import { boundedBody, validName } from './validate.ts';
 
 const STATUSES = new Set(['queued', 'running', 'succeeded', 'failed', 'cancelled']);
 
@@ -41,6 +41,8 @@ export function runRoutes(executor: GraphExecutor, runs: RunStore, events: RunEv
       const name = validName(req.params.name, 'graph');
       const body = (req.body ?? {}) as { input?: unknown };
       if (typeof body !== 'object' || Array.isArray(body)) throw new BadRequestError('request body must be a JSON object: {"input": ...}');
+      // Before the input schema, the store or the mapping language read it.
+      boundedBody(body);
       const run = await executor.start(name, body.input ?? null);
       if (req.query.wait !== 'true') return reply.code(202).header('location', `/runs/${run.id}`).send({ runId: run.id, status: run.status });
       const timeoutMs = Math.min(Number(req.query.timeout ?? 300) * 1000 || 300_000, 3_600_000);
