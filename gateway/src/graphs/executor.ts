@@ -7,9 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { Annotation, END, START, StateGraph, type LangGraphRunnableConfig } from '@langchain/langgraph';
 import type { PendingWrite } from '@langchain/langgraph-checkpoint';
 import type { GraphDefinition } from '@spindle/schemas';
-import { Ajv, type ValidateFunction } from 'ajv';
 import type { Logger } from 'pino';
-import { BadRequestError, ConflictError, NotFoundError } from '../errors.ts';
+import { ConflictError, NotFoundError } from '../errors.ts';
 import type { Invoker } from '../invoker.ts';
 import type { NatsLink } from '../nats.ts';
 import type { RunEvents } from './events.ts';
@@ -17,6 +16,7 @@ import type { BatchedPostgresSaver } from './saver.ts';
 import { holds, resolve, type Scope } from './mapping.ts';
 import { NodeFailedError, runNode } from './node.ts';
 import type { GraphRecord, GraphStore, RunRecord, RunStore } from './store.ts';
+import { checkRunInput } from './run-input.ts';
 import { planGraph, type PlannedGraph } from './validate.ts';
 
 /** How a node ended, kept in the checkpoint: after a crash its events are rebuilt from it. */
@@ -65,8 +65,6 @@ export class GraphExecutor {
   /** Call id → run and node, so progress reported by a function lands in the right run. */
   private readonly calls = new Map<string, { runId: string; node: string }>();
   private readonly compiled = new Map<string, { plan: PlannedGraph; graph: ReturnType<GraphExecutor['compile']> }>();
-  private readonly ajv = new Ajv({ allErrors: false, strict: false });
-  private readonly inputValidators = new Map<string, ValidateFunction>();
   private readonly stops: Array<() => void> = [];
   private closing = false;
 
@@ -107,17 +105,7 @@ export class GraphExecutor {
     const graph = await this.deps.graphs.get(graphName);
     if (!graph) throw new NotFoundError(`graph "${graphName}" is not deployed`);
     planGraph(graph.definition, this.deps.hasFunction);
-    if (graph.definition.input) {
-      // One compiled validator per graph version (Ajv caches by object identity; rows are new objects).
-      const key = `${graph.name}@${graph.version}`;
-      let validate = this.inputValidators.get(key);
-      if (!validate) this.inputValidators.set(key, (validate = this.ajv.compile(graph.definition.input)));
-      if (!validate(input)) {
-        const e = validate.errors![0];
-        const field = `input${e.instancePath.replace(/\//g, '.')}${e.keyword === 'required' ? `.${(e.params as { missingProperty: string }).missingProperty}` : ''}`;
-        throw new BadRequestError(`field "${field}" ${e.keyword === 'required' ? 'is required' : e.message}`);
-      }
-    }
+    checkRunInput(graph.definition, input);
     const run = await this.deps.runs.create(randomUUID(), graph, input);
     this.launch(run, 'new');
     return run;
