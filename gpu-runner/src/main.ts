@@ -4,6 +4,7 @@
  */
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
+import { RetryPacer } from '@spindle/runtime';
 import { runnerConfigFromEnv } from './config.ts';
 import { chooseEp } from './ep.ts';
 import { RunnerMetrics } from './metrics.ts';
@@ -41,7 +42,18 @@ const redis = new Redis(config.redisUrl, opts);
 const reader = new Redis(config.redisUrl, opts);
 const sub = new Redis(config.redisUrl, opts);
 clients.push(redis, sub);
-for (const c of [redis, reader, sub]) c.on('error', (err) => logger.warn({ err: err.message }, 'redis error'));
+// ioredis reports every failed reconnect; while Redis is away that is a line a second per client, forever.
+const redisErrors = new RetryPacer();
+for (const c of [redis, reader, sub]) {
+  c.on('error', (err) => {
+    const { log, failures, failingMs } = redisErrors.failed();
+    if (log) logger.warn({ err: err.message, url: config.redisUrl, failures, failingMs }, 'redis error; reconnecting');
+  });
+  c.on('ready', () => {
+    const failures = redisErrors.ok();
+    if (failures) logger.info({ url: config.redisUrl, failures }, 'redis reachable again');
+  });
+}
 
 metrics = new RunnerMetrics();
 runner = new Runner(redis, reader, sub, { ...config, ep, prefix: config.redisPrefix }, metrics, logger);

@@ -1,12 +1,14 @@
 /**
  * The GPU runner's main loop: reads the jobs stream (one consumer group), batches per function,
  * hands batches to inference workers, answers on the caller's reply stream, and keeps its jobs alive
- * (heartbeat, idle reset) while reclaiming those of a runner that died.
+ * (heartbeat, idle reset) while reclaiming those of a runner that died. When Redis comes back empty
+ * (restarted without persistence, flushed), the stream and the group are created again (JobStream) and
+ * the loaded functions keep serving; the heartbeat stops while the jobs stream cannot be read.
  */
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { GpuJob, GpuReply, RunnerStatus } from '@spindle/runtime';
+import { RetryPacer, type GpuJob, type GpuReply, type RunnerStatus } from '@spindle/runtime';
 import type { EpChoice } from './ep.ts';
 import type { RunnerMetrics } from './metrics.ts';
 import { WorkerPool } from './pool.ts';
@@ -49,6 +51,11 @@ export class Runner {
   private loops: Promise<void>[] = [];
   private intervals: NodeJS.Timeout[] = [];
   private readonly startedAt = new Date().toISOString();
+  /** Failures of the jobs stream read, of the heartbeat, of the claim pass: retried with backoff, logged now and then. */
+  private readonly readPacer = new RetryPacer();
+  private readonly beatPacer = new RetryPacer();
+  private readonly claimPacer = new RetryPacer();
+  private groupLostLogged = 0;
 
   constructor(
     private readonly redis: Redis,
@@ -58,7 +65,7 @@ export class Runner {
     private readonly metrics: RunnerMetrics,
     private readonly logger: Logger,
   ) {
-    this.stream = new JobStream(redis, reader, opts.prefix, this.consumer);
+    this.stream = new JobStream(redis, reader, opts.prefix, this.consumer, () => this.groupLost());
     this.pool = new WorkerPool({
       size: opts.workers,
       ep: opts.ep.ep,
@@ -79,11 +86,40 @@ export class Runner {
     await this.heartbeat();
     await this.table.syncAll();
     await this.heartbeat();
-    this.intervals.push(setInterval(() => void this.heartbeat().catch((err) => this.logger.warn({ err: err.message }, 'heartbeat failed')), this.opts.heartbeatMs));
+    this.intervals.push(setInterval(() => void this.paced(this.beatPacer, 'heartbeat', () => this.heartbeat()), this.opts.heartbeatMs));
     const every = Math.max(100, Math.floor(this.opts.claimIdleMs / 3));
-    this.intervals.push(setInterval(() => void this.keepAlive().catch((err) => this.logger.warn({ err: err.message }, 'claim failed')), every));
+    this.intervals.push(setInterval(() => void this.paced(this.claimPacer, 'claiming idle jobs', () => this.keepAlive()), every));
+    // After a reconnect Redis may have restarted empty: the group, the heartbeat and (until a gateway
+    // publishes them again) the function specs are gone. Functions loaded here stay loaded.
+    this.redis.on('ready', () => void this.paced(this.beatPacer, 'resuming after a Redis reconnect', () => this.resume()));
     this.loops.push(this.consume());
     await this.keepAlive();
+  }
+
+  private async resume(): Promise<void> {
+    await this.stream.ensureGroup();
+    await this.heartbeat();
+    await this.table.syncAll({ keepMissing: true });
+  }
+
+  /** Runs one periodic Redis task unless Redis is away (commands would only pile up in the offline queue); failures are logged now and then. */
+  private async paced(pacer: RetryPacer, what: string, task: () => Promise<void>): Promise<void> {
+    if (this.closing || this.redis.status !== 'ready') return;
+    try {
+      await task();
+      const failures = pacer.ok();
+      if (failures) this.logger.info({ failures }, `${what} works again`);
+    } catch (err) {
+      const { log, failures, failingMs } = pacer.failed();
+      if (log) this.logger.warn({ err: (err as Error).message, failures, failingMs }, `${what} failed; retrying`);
+    }
+  }
+
+  /** The jobs stream's group was gone: Redis lost its data, and the jobs held here with it (their callers were told by their gateway). */
+  private groupLost(): void {
+    if (Date.now() - this.groupLostLogged < 5000) return;
+    this.groupLostLogged = Date.now();
+    this.logger.warn({ stream: this.stream.keys.jobs, held: this.held.size }, 'the GPU jobs stream or its consumer group was gone (Redis restarted empty or was flushed); created them again');
   }
 
   private async consume(): Promise<void> {
@@ -94,11 +130,14 @@ export class Runner {
           continue;
         }
         const got = await this.stream.read(Math.min(256, this.opts.prefetch - this.held.size), 1000);
+        const failures = this.readPacer.ok();
+        if (failures) this.logger.info({ failures }, 'reading the jobs stream works again');
         for (const d of got) this.accept(d);
       } catch (err) {
         if (this.closing) break;
-        this.logger.warn({ err: (err as Error).message }, 'reading the jobs stream failed; retrying');
-        await new Promise((r) => setTimeout(r, 500));
+        const { delayMs, log, failures, failingMs } = this.readPacer.failed();
+        if (log) this.logger.warn({ err: (err as Error).message, failures, failingMs }, 'reading the jobs stream failed; retrying with backoff');
+        await new Promise((r) => setTimeout(r, delayMs));
       }
     }
   }
@@ -256,6 +295,8 @@ export class Runner {
   }
 
   private async heartbeat(): Promise<void> {
+    // A runner that cannot read its jobs is not alive for the gateway: let the key expire.
+    if (this.readPacer.failingFor() > this.opts.heartbeatMs * 3) return;
     await this.redis.set(this.stream.keys.heartbeat, JSON.stringify(this.status()), 'PX', this.opts.heartbeatMs * 3);
   }
 

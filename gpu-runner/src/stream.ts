@@ -1,6 +1,13 @@
-/** The jobs stream, seen from the runner: read, claim, keep alive, answer, dead-letter. */
+/**
+ * The jobs stream, seen from the runner: read, claim, keep alive, answer, dead-letter. Every group
+ * command survives a Redis that lost its data (restarted empty, flushed): on NOGROUP the stream and the
+ * group are created again and the command retried once.
+ */
+import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { GPU_GROUP, decodeJob, encodeProgress, encodeReply, gpuKeys, type GpuJob, type GpuProgress, type GpuReply } from '@spindle/runtime';
+
+const FINISH = readFileSync(new URL('./finish.lua', import.meta.url), 'utf8');
 
 type RawEntry = [Buffer, Buffer[] | null];
 
@@ -19,8 +26,11 @@ export class JobStream {
     private readonly reader: Redis,
     prefix: string,
     readonly consumer: string,
+    /** Called when a group command found the group gone: Redis lost its data, and the jobs this runner holds with it. */
+    private readonly onGroupLost: () => void = () => {},
   ) {
     this.keys = gpuKeys(prefix);
+    redis.defineCommand('spindleGpuFinish', { numberOfKeys: 3, lua: FINISH });
   }
 
   /** Creates the consumer group (from the start of the stream, so jobs queued before any runner existed are served). */
@@ -32,8 +42,27 @@ export class JobStream {
     }
   }
 
+  /**
+   * Runs a group command; when the group is gone (NOGROUP; UNBLOCKED for a read that was blocked when the
+   * stream was deleted), creates it again and retries once.
+   */
+  private async withGroup<T>(command: () => Promise<T>): Promise<T> {
+    try {
+      return await command();
+    } catch (err) {
+      if (!/NOGROUP|UNBLOCKED/.test(String((err as Error).message))) throw err;
+      this.onGroupLost();
+      await this.ensureGroup();
+      return command();
+    }
+  }
+
   /** Blocks up to `blockMs` for new jobs (XREADGROUP ... >). */
-  async read(count: number, blockMs: number): Promise<Delivered[]> {
+  read(count: number, blockMs: number): Promise<Delivered[]> {
+    return this.withGroup(() => this.readOnce(count, blockMs));
+  }
+
+  private async readOnce(count: number, blockMs: number): Promise<Delivered[]> {
     const res = (await this.reader.callBuffer('XREADGROUP', 'GROUP', GPU_GROUP, this.consumer, 'COUNT', count, 'BLOCK', blockMs, 'STREAMS', this.keys.jobs, '>')) as Array<[Buffer, RawEntry[]]> | null;
     if (!res) return [];
     return res[0][1].map(([id, raw]) => this.delivered(id.toString(), raw ?? [], 1));
@@ -44,7 +73,11 @@ export class JobStream {
   }
 
   /** Takes over jobs idle for `minIdleMs` (their runner died), with their delivery counts. */
-  async claim(minIdleMs: number, count: number): Promise<Delivered[]> {
+  claim(minIdleMs: number, count: number): Promise<Delivered[]> {
+    return this.withGroup(() => this.claimOnce(minIdleMs, count));
+  }
+
+  private async claimOnce(minIdleMs: number, count: number): Promise<Delivered[]> {
     const out: Delivered[] = [];
     let cursor = '0-0';
     do {
@@ -66,7 +99,7 @@ export class JobStream {
   /** Resets the idle time of jobs this runner holds, so a long inference is not mistaken for a dead runner. */
   async refresh(entries: string[]): Promise<void> {
     for (let i = 0; i < entries.length; i += 500) {
-      await this.redis.xclaim(this.keys.jobs, GPU_GROUP, this.consumer, 0, ...entries.slice(i, i + 500), 'JUSTID');
+      await this.withGroup(() => this.redis.xclaim(this.keys.jobs, GPU_GROUP, this.consumer, 0, ...entries.slice(i, i + 500), 'JUSTID'));
     }
   }
 
@@ -75,17 +108,15 @@ export class JobStream {
     if (job.reply) await this.redis.xadd(job.reply, 'MAXLEN', '~', '10000', '*', ...encodeProgress(p));
   }
 
-  /** Answers the caller, then acknowledges and deletes the job and lowers its function's depth. */
-  async finish(job: { entry: string; fn: string; reply?: string }, reply: GpuReply | null): Promise<void> {
-    const pipe = this.redis.multi();
-    if (reply && job.reply) {
-      pipe.xadd(job.reply, 'MAXLEN', '~', '10000', '*', ...encodeReply(reply));
-      pipe.pexpire(job.reply, 600_000);
-    }
-    pipe.xack(this.keys.jobs, GPU_GROUP, job.entry);
-    pipe.xdel(this.keys.jobs, job.entry);
-    pipe.hincrby(this.keys.depth, job.fn, -1);
-    await pipe.exec();
+  /**
+   * Answers the caller, then acknowledges and deletes the job and lowers its function's depth (finish.lua;
+   * the last two only when the ack took). False when the job was no longer pending.
+   */
+  async finish(job: { entry: string; fn: string; reply?: string }, reply: GpuReply | null): Promise<boolean> {
+    const fields = reply && job.reply ? encodeReply(reply) : [];
+    const finish = (this.redis as unknown as { spindleGpuFinish(...a: unknown[]): Promise<number> }).spindleGpuFinish;
+    const acked = await finish.call(this.redis, this.keys.jobs, this.keys.depth, job.reply || this.keys.jobs, GPU_GROUP, job.entry, job.fn, fields.length ? '1' : '0', ...fields);
+    return acked === 1;
   }
 
   /** Moves a job to the dead-letter stream with the reason, and tells its caller. */

@@ -37,11 +37,15 @@ export class FunctionTable {
     private readonly onChange: (name: string) => void,
   ) {}
 
-  /** Loads every function in the functions hash (runner start, or after a reconnect). */
-  async syncAll(): Promise<void> {
+  /**
+   * Loads every function in the functions hash (runner start, or after a reconnect). `keepMissing`
+   * (reconnects): functions absent from the hash stay loaded, since a Redis that restarted empty has no
+   * hash until a gateway publishes the specs again.
+   */
+  async syncAll(opts: { keepMissing?: boolean } = {}): Promise<void> {
     const all = await this.redis.hgetall(this.functionsKey);
     await Promise.all(Object.keys(all).map((name) => this.apply(name, all[name])));
-    for (const name of this.fns.keys()) if (!(name in all)) this.remove(name);
+    if (!opts.keepMissing) for (const name of this.fns.keys()) if (!(name in all)) this.remove(name);
   }
 
   /** Re-reads one function after a deploy notice. */

@@ -18,6 +18,12 @@ export function gpuKeys(prefix: string) {
     deploys: `${prefix}:gpu:deploys`,
     /** The runner's heartbeat (RunnerStatus JSON, expires when the runner stops refreshing it). */
     heartbeat: `${prefix}:gpu:runner`,
+    /**
+     * A random value the first gateway sets (no TTL): gone or changed means Redis lost its data (restarted
+     * without persistence, flushed), and with it every queued job; enqueue.lua only queues under the epoch
+     * the gateway knows.
+     */
+    epoch: `${prefix}:gpu:epoch`,
     /** One reply stream per gateway. */
     replies: (gatewayId: string) => `${prefix}:gpu:replies:${gatewayId}`,
   };

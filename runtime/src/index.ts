@@ -4,6 +4,7 @@ export { defineGpuFunction } from './gpu.ts';
 export type { AnyGpuFunctionDefinition, GpuBatch, GpuBytes, GpuContext, GpuFunctionDefinition, GpuSession } from './gpu.ts';
 export { GPU_GROUP, decodeJob, decodeReply, decodeReplyEntry, encodeProgress, encodeReply, fieldsOf, gpuKeys } from './gpu-wire.ts';
 export type { GpuFunctionSpec, GpuJob, GpuProgress, GpuReply, RunnerStatus } from './gpu-wire.ts';
+export { RetryPacer } from './retry.ts';
 export { HttpError, InvalidInputError, InvalidOutputError } from './errors.ts';
 export type {
   Artifacts,

@@ -2,12 +2,17 @@
  * The gateway's side of the GPU path: enqueues jobs on the Redis stream (enqueue.lua: backpressure
  * across gateways), reads this gateway's reply stream, tracks the runner's heartbeat, and publishes
  * GPU function specs for the runner to hot-load.
+ *
+ * Redis may restart empty (no persistence) or be flushed: the jobs and every reply stream go with it.
+ * The epoch key tells: when it is gone or changed, every call waiting on a job of the old epoch fails at
+ * once with a 503 (its job is lost; no reply will come), the specs this gateway deployed are published
+ * again, and new calls go on under the new epoch (enqueue.lua refuses a job under a stale one).
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { decodeReplyEntry, gpuKeys, type GpuFunctionSpec, type GpuReply, type RunnerStatus } from '@spindle/runtime';
+import { RetryPacer, decodeReplyEntry, gpuKeys, type GpuFunctionSpec, type GpuReply, type RunnerStatus } from '@spindle/runtime';
 import { TimeoutError, TooManyRequestsError, UnavailableError } from '../errors.ts';
 import type { ProgressEvent } from '../provider/types.ts';
 
@@ -32,7 +37,10 @@ export interface GpuClientOptions {
   logger: Logger;
 }
 
-type Pending = { fn: string; callId: string; resolve(r: GpuReply): void; reject(e: Error): void };
+type Pending = { fn: string; callId: string; epoch: string; resolve(r: GpuReply): void; reject(e: Error): void };
+
+/** How often the heartbeat and the epoch are read; a status older than three polls is not trusted. */
+const POLL_MS = 500;
 
 export class GpuClient {
   readonly keys: ReturnType<typeof gpuKeys>;
@@ -41,6 +49,19 @@ export class GpuClient {
   private readonly pending = new Map<string, Pending>();
   private readonly progress = new Set<(event: ProgressEvent) => void>();
   private status: RunnerStatus | null = null;
+  private statusAt = 0;
+  /** The epoch this gateway's jobs are queued under (null until Redis was first reached). */
+  private epoch: string | null = null;
+  private refreshing: Promise<void> | null = null;
+  /** Specs deployed through this gateway: published again when Redis lost them (`republish`, until that worked). */
+  private readonly specs = new Map<string, GpuFunctionSpec>();
+  private republish = false;
+  /** Where the reply reader is on the reply stream, and how many times it was reset (Redis lost the stream). */
+  private cursor = '0-0';
+  private resets = 0;
+  private wake: (() => void) | null = null;
+  private readonly connPacer = new RetryPacer();
+  private readonly readPacer = new RetryPacer();
   private closing = false;
   private loop: Promise<void> | null = null;
   private poll: NodeJS.Timeout | null = null;
@@ -52,37 +73,113 @@ export class GpuClient {
   ) {
     this.keys = gpuKeys(opts.prefix);
     this.replyKey = this.keys.replies(this.gatewayId);
-    redis.defineCommand('spindleGpuEnqueue', { numberOfKeys: 2, lua: ENQUEUE });
+    redis.defineCommand('spindleGpuEnqueue', { numberOfKeys: 3, lua: ENQUEUE });
+    // ioredis reports every failed reconnect: one warning, then one now and then while Redis stays away.
+    const onError = (err: Error) => {
+      const { log, failures, failingMs } = this.connPacer.failed();
+      if (log && !this.closing) this.opts.logger.warn({ err: err.message, url: opts.redisUrl, failures, failingMs }, 'Redis is not reachable; GPU calls answer 503 until it is');
+    };
+    redis.on('error', onError);
+    reader.on('error', onError);
+    redis.on('close', () => (this.status = null));
+    redis.on('ready', () => {
+      if (this.connPacer.ok()) this.opts.logger.info({ url: opts.redisUrl }, 'Redis is reachable again');
+      // It may have restarted empty: the epoch check fails the calls whose jobs are gone.
+      void this.refresh();
+    });
+    reader.on('ready', () => this.wake?.());
   }
 
   /** Connects (without failing when Redis is down: GPU calls answer 503 until it is up) and starts reading replies. */
   async ready(): Promise<void> {
     await Promise.all([this.redis, this.reader].map((c) => (c.status === 'wait' ? c.connect().catch(() => {}) : undefined)));
     await this.refresh();
-    this.poll = setInterval(() => void this.refresh(), 500);
+    this.poll = setInterval(() => void this.refresh(), POLL_MS);
     this.loop = this.readReplies();
   }
 
-  private async refresh(): Promise<void> {
+  /** Reads the heartbeat and checks the epoch (one at a time: concurrent callers share the pass under way). */
+  private refresh(): Promise<void> {
+    this.refreshing ??= this.refreshOnce().finally(() => (this.refreshing = null));
+    return this.refreshing;
+  }
+
+  private async refreshOnce(): Promise<void> {
+    if (this.closing || this.redis.status !== 'ready') {
+      this.status = null;
+      return;
+    }
     try {
-      const raw = this.redis.status === 'ready' ? await this.redis.get(this.keys.heartbeat) : null;
-      this.status = raw ? (JSON.parse(raw) as RunnerStatus) : null;
+      const [beat, epoch] = ((await this.redis.pipeline().get(this.keys.heartbeat).get(this.keys.epoch).exec()) ?? []).map(([err, v]) => {
+        if (err) throw err;
+        return v as string | null;
+      });
+      await this.checkEpoch(epoch);
+      if (this.republish) await this.publishSpecs();
+      this.status = beat ? (JSON.parse(beat) as RunnerStatus) : null;
+      this.statusAt = Date.now();
     } catch {
       this.status = null;
     }
   }
 
-  /** The runner's last heartbeat, or null when no runner is alive. */
+  /** Adopts the epoch in Redis (setting one when there is none); a different one than ours means Redis lost its data. */
+  private async checkEpoch(seen: string | null): Promise<void> {
+    if (seen === null) {
+      await this.redis.set(this.keys.epoch, randomUUID(), 'NX');
+      seen = await this.redis.get(this.keys.epoch);
+      if (seen === null) throw new Error(`${this.keys.epoch} vanished as it was set`);
+    }
+    if (seen === this.epoch) return;
+    const previous = this.epoch;
+    this.epoch = seen;
+    if (previous !== null) this.lost();
+  }
+
+  /** Redis lost its data: fails every call waiting on a job of an older epoch, and publishes this gateway's specs again. */
+  private lost(): void {
+    let failed = 0;
+    for (const p of this.pending.values()) {
+      if (p.epoch === this.epoch) continue;
+      p.reject(new UnavailableError(`the GPU job queue was lost while this call waited (Redis at ${this.opts.redisUrl} restarted empty or was flushed); its result will not come: retry`, 1));
+      failed++;
+    }
+    this.cursor = '0-0';
+    this.resets++;
+    this.republish = true;
+    this.opts.logger.warn({ url: this.opts.redisUrl, failedCalls: failed, specs: this.specs.size }, 'Redis lost its data (restarted empty or flushed): GPU calls waiting on lost jobs got 503; publishing the GPU function specs again');
+  }
+
+  private async publishSpecs(): Promise<void> {
+    if (this.specs.size) {
+      const m = this.redis.multi();
+      for (const spec of this.specs.values()) m.hset(this.keys.functions, spec.name, JSON.stringify(spec)).publish(this.keys.deploys, spec.name);
+      await m.exec();
+    }
+    this.republish = false;
+  }
+
+  /** The runner's last heartbeat, or null when no runner is alive (or its heartbeat could not be read lately). */
   runner(): RunnerStatus | null {
+    if (this.redis.status !== 'ready' || Date.now() - this.statusAt > POLL_MS * 3) return null;
     return this.status;
+  }
+
+  /** Why GPU calls cannot be served now (Redis unreachable, no runner), or null when they can. */
+  unavailable(): string | null {
+    if (this.redis.status !== 'ready') return this.redisDown();
+    if (!this.runner()) return `no GPU runner is alive (no heartbeat at ${this.keys.heartbeat}): start one with \`npm start\` or \`node --import tsx gpu-runner/src/main.ts\``;
+    return null;
+  }
+
+  private redisDown(): string {
+    return `GPU functions need Redis, which is not reachable at ${this.opts.redisUrl}; the gateway keeps retrying`;
   }
 
   /** Throws the 503 a GPU call gets when Redis or the runner is missing. */
   private assertUp(): void {
-    if (this.redis.status !== 'ready') throw new UnavailableError(`GPU functions need Redis, which is not reachable at ${this.opts.redisUrl}; the gateway keeps retrying`, 5);
-    if (!this.status) {
-      throw new UnavailableError(`no GPU runner is alive (no heartbeat at ${this.keys.heartbeat}): start one with \`npm start\` or \`node --import tsx gpu-runner/src/main.ts\``, 5);
-    }
+    const reason = this.unavailable();
+    if (reason) throw new UnavailableError(reason, 5);
   }
 
   /** Enqueues a job and waits for its reply; 429 when the queue is full, 503 without runner, 504 past the timeout. */
@@ -90,22 +187,38 @@ export class GpuClient {
     this.assertUp();
     const id = randomUUID();
     const deadline = Date.now() + c.timeoutMs;
-    const reply = new Promise<GpuReply>((resolve, reject) => this.pending.set(id, { fn: c.fn, callId: c.callId, resolve, reject }));
     const fields = ['id', id, 'call', c.callId, 'fn', c.fn, 'reply', this.replyKey, 'deadline', String(deadline), 'ct', c.contentType, 'body', c.body];
-    try {
-      await (this.redis as unknown as { spindleGpuEnqueueBuffer(...a: unknown[]): Promise<unknown> }).spindleGpuEnqueueBuffer(this.keys.jobs, this.keys.depth, this.opts.streamCap, c.fn, c.queueLimit, ...fields);
-    } catch (err) {
-      this.pending.delete(id);
-      const msg = String((err as Error).message);
-      if (msg.includes('QUEUE')) throw new TooManyRequestsError(`GPU function ${c.fn} has ${c.queueLimit} jobs queued (its limit); retry later`, 1);
-      if (msg.includes('FULL')) throw new TooManyRequestsError(`the GPU job stream holds ${this.opts.streamCap} jobs (its cap); retry later`, 2);
-      throw new UnavailableError(`could not enqueue the GPU job on Redis at ${this.opts.redisUrl}: ${msg}`, 2);
+    let reply: Promise<GpuReply> | undefined;
+    // A stale epoch (Redis lost its data since the last check) is adopted and the job queued again, at most twice.
+    for (let attempt = 0; !reply; attempt++) {
+      if (this.epoch === null || attempt > 0) await this.refresh();
+      const epoch = this.epoch;
+      if (epoch === null) throw new UnavailableError(this.unavailable() ?? `could not read ${this.keys.epoch} on Redis at ${this.opts.redisUrl}`, 2);
+      const waiting = new Promise<GpuReply>((resolve, reject) => this.pending.set(id, { fn: c.fn, callId: c.callId, epoch, resolve, reject }));
+      waiting.catch(() => {}); // observed below, or dropped when the enqueue fails
+      try {
+        await (this.redis as unknown as { spindleGpuEnqueueBuffer(...a: unknown[]): Promise<unknown> }).spindleGpuEnqueueBuffer(this.keys.jobs, this.keys.depth, this.keys.epoch, this.opts.streamCap, c.fn, c.queueLimit, epoch, ...fields);
+        reply = waiting;
+      } catch (err) {
+        this.pending.delete(id);
+        const msg = String((err as Error).message);
+        if (msg.includes('QUEUE')) throw new TooManyRequestsError(`GPU function ${c.fn} has ${c.queueLimit} jobs queued (its limit); retry later`, 1);
+        if (msg.includes('FULL')) throw new TooManyRequestsError(`the GPU job stream holds ${this.opts.streamCap} jobs (its cap); retry later`, 2);
+        if (msg.includes('EPOCH') && attempt < 2) continue;
+        // The connection dropped under the call (ioredis says so before its status changes).
+        if (this.redis.status !== 'ready' || /Stream isn't writeable|Connection is closed/.test(msg)) throw new UnavailableError(this.redisDown(), 5);
+        throw new UnavailableError(`could not enqueue the GPU job on Redis at ${this.opts.redisUrl}: ${msg}`, 2);
+      }
     }
     let timer: NodeJS.Timeout | undefined;
     const onAbort = () => this.pending.get(id)?.reject(new TimeoutError(`call to ${c.fn} was cancelled`));
     c.signal?.addEventListener('abort', onAbort, { once: true });
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new TimeoutError(`GPU function ${c.fn} did not answer within its timeout of ${c.timeoutMs} ms`)), c.timeoutMs);
+      timer = setTimeout(() => {
+        // Redis went away and has not come back: whether the job survives is unknown until it does.
+        if (this.redis.status !== 'ready') reject(new UnavailableError(`GPU function ${c.fn} did not answer within its timeout of ${c.timeoutMs} ms, and Redis at ${this.opts.redisUrl} is not reachable; retry`, 5));
+        else reject(new TimeoutError(`GPU function ${c.fn} did not answer within its timeout of ${c.timeoutMs} ms`));
+      }, c.timeoutMs);
     });
     try {
       return await Promise.race([reply, timeout]);
@@ -116,12 +229,31 @@ export class GpuClient {
     }
   }
 
+  /** Waits until the reader is connected again, `close()`, or `ms`. */
+  private idle(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => (this.wake = null, resolve()), ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        this.wake = null;
+        resolve();
+      };
+    });
+  }
+
+  /** The reply (and progress) reader: one blocking XREAD at a time; waits while Redis is away, backs off on other errors. */
   private async readReplies(): Promise<void> {
-    let last = '0-0';
     while (!this.closing) {
+      if (this.reader.status !== 'ready') {
+        await this.idle(1000);
+        continue;
+      }
+      const resets = this.resets;
       try {
-        const res = (await this.reader.callBuffer('XREAD', 'COUNT', 512, 'BLOCK', 1000, 'STREAMS', this.replyKey, last)) as Array<[Buffer, Array<[Buffer, Buffer[]]>]> | null;
+        const res = (await this.reader.callBuffer('XREAD', 'COUNT', 512, 'BLOCK', 1000, 'STREAMS', this.replyKey, this.cursor)) as Array<[Buffer, Array<[Buffer, Buffer[]]>]> | null;
+        if (this.readPacer.ok()) this.opts.logger.info({ stream: this.replyKey }, 'reading GPU replies works again');
         if (!res) continue;
+        let last = this.cursor;
         for (const [entry, raw] of res[0][1]) {
           last = entry.toString();
           const e = decodeReplyEntry(raw);
@@ -132,11 +264,16 @@ export class GpuClient {
           const p = this.pending.get(e.progress.id);
           if (p) for (const fn of this.progress) fn({ name: p.fn, callId: p.callId, fraction: e.progress.fraction, message: e.progress.message });
         }
+        // Unless the stream was lost while this read was under way (then the new one is read from its start).
+        if (resets === this.resets) this.cursor = last;
         // Handled replies (whole bodies: matte PNGs are megabytes) need not stay in Redis.
         void this.redis.xtrim(this.replyKey, 'MINID', last).catch(() => {});
       } catch (err) {
         if (this.closing) break;
-        await new Promise((r) => setTimeout(r, 500));
+        if (this.reader.status !== 'ready') continue;
+        const { delayMs, log, failures, failingMs } = this.readPacer.failed();
+        if (log) this.opts.logger.warn({ err: (err as Error).message, stream: this.replyKey, failures, failingMs }, 'reading GPU replies failed; retrying with backoff');
+        await this.idle(delayMs);
       }
     }
   }
@@ -150,10 +287,12 @@ export class GpuClient {
   /** Stores a GPU function's spec and tells the runner to hot-load it. */
   async deploy(spec: GpuFunctionSpec): Promise<void> {
     await this.redis.multi().hset(this.keys.functions, spec.name, JSON.stringify(spec)).publish(this.keys.deploys, spec.name).exec();
+    this.specs.set(spec.name, spec);
   }
 
   /** Removes a GPU function from the runner. */
   async remove(name: string): Promise<void> {
+    this.specs.delete(name);
     await this.redis.multi().hdel(this.keys.functions, name).publish(this.keys.deploys, name).exec();
   }
 
@@ -171,6 +310,7 @@ export class GpuClient {
     if (this.poll) clearInterval(this.poll);
     for (const p of this.pending.values()) p.reject(new UnavailableError('the gateway is shutting down', 1));
     this.reader.disconnect();
+    this.wake?.();
     await this.loop;
     if (this.redis.status === 'ready') await this.redis.del(this.replyKey).catch(() => {});
     this.redis.disconnect();

@@ -8,7 +8,7 @@ export function runnerRoutes(gpu: GpuService | undefined): FastifyPluginAsync {
     app.get('/system/runner', async () => {
       const status = gpu?.runner();
       if (!gpu || !status) {
-        const message = gpu ? `no GPU runner is alive (no heartbeat at ${gpu.client.keys.heartbeat}); GPU functions answer 503 until one starts` : 'this gateway has no GPU runner configured';
+        const message = gpu ? `${gpu.client.unavailable() ?? 'no GPU runner is alive'}; GPU functions answer 503 until it is` : 'this gateway has no GPU runner configured';
         return { alive: false, message, queueDepth: gpu ? await gpu.client.depth().catch(() => ({})) : {} };
       }
       return { alive: true, ...status, queueDepth: await gpu.client.depth() };
