@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { createConnection } from 'node:net';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { ASYNC_ANNOTATIONS as ANNOTATIONS, type PlatformConfig } from '@spindle/gateway';
+import { ANNOTATIONS } from '@spindle/schemas';
+import type { PlatformConfig } from '@spindle/gateway';
 import { expect } from 'vitest';
 import pg from 'pg';
 import { MACHINE_PG, startPlatform, tempDir, uniqueName, type Api } from './harness.ts';
@@ -220,4 +221,4 @@ export const status = async (api: Api, callId: string) => (await api.system('GET
 /** The flaky fixture's counters. */
 export const stats = async (api: Api, fn: string) => (await api.invoke(fn, { method: 'GET', path: '/stats' })).json();
 /** Retry annotations with short waits. */
-export const fast = (attempts: number) => ({ [ANNOTATIONS.attempts]: String(attempts), [ANNOTATIONS.minWait]: '50ms', [ANNOTATIONS.maxWait]: '200ms' });
+export const fast = (attempts: number) => ({ [ANNOTATIONS.retryAttempts]: String(attempts), [ANNOTATIONS.retryMinWait]: '50ms', [ANNOTATIONS.retryMaxWait]: '200ms' });

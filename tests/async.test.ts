@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ASYNC_ANNOTATIONS as ANNOTATIONS } from '@spindle/gateway';
+import { ANNOTATIONS } from '@spindle/schemas';
 import { Api, ROOT, run, spawnUntil } from './harness.ts';
 import { cleanups, deploy, dropSchema, dropStreams, enqueue, fast, freePort, NatsServer, postExpecting100, runCleanups, setup, sleep, stats, status, streamsOf } from './async-support.ts';
 

@@ -1,6 +1,6 @@
 /** Deployments: from an OpenFaaS deploy request to stored records and running replicas. */
 import type { Logger } from 'pino';
-import type { DeployRequest, FunctionStatus } from '@spindle/schemas';
+import { ANNOTATIONS, LABELS, NAMESPACE, parseDuration, type DeployRequest, type FunctionStatus } from '@spindle/schemas';
 import { BadRequestError, NotFoundError, UnavailableError, type SpindleError } from './errors.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { GPU_QUEUE_LABEL, isGpuSpec, type GpuService } from './gpu/service.ts';
@@ -9,7 +9,7 @@ import type { BundleStore, DeploymentStore, SecretStore } from './store/index.ts
 import type { DeploymentRecord } from './store/types.ts';
 
 const IMAGE = /^bundle:\/\/sha256:([a-f0-9]{64})$/;
-export const NAMESPACE = 'openfaas-fn';
+export { NAMESPACE };
 export const DEFAULT_MAX_REPLICAS = 20;
 
 /** What the invoke path needs about a function, kept in memory so invoking never touches the database. */
@@ -43,12 +43,11 @@ function intLabel(labels: Record<string, string> | undefined, key: string, fallb
   return Number(raw);
 }
 
-/** Parses "30s", "500ms", "2m" or a number of seconds (OpenFaaS's exec_timeout / com.openfaas.timeout). */
+/** Reads OpenFaaS's exec_timeout / com.openfaas.timeout (a Go duration such as "1m30s", or seconds); 400 naming `field` when malformed. */
 export function parseTimeout(value: string | undefined, field: string, fallbackMs: number): number {
   if (value === undefined || value === '') return fallbackMs;
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
-  if (!m) throw new BadRequestError(`field "${field}" must be a duration like "30s" or "500ms", got "${value}"`);
-  const ms = Math.round(Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms']);
+  const ms = parseDuration(value);
+  if (ms === null) throw new BadRequestError(`field "${field}" must be a duration like "30s", "1m30s" or "500ms", got "${value.slice(0, 64)}"`);
   if (ms <= 0) throw new BadRequestError(`field "${field}" must be longer than zero`);
   return ms;
 }
@@ -187,15 +186,15 @@ export class FunctionService {
   }
 
   private bounds(spec: DeployRequest): { min: number; max: number } {
-    const min = intLabel(spec.labels, 'com.openfaas.scale.min', 1);
-    const max = intLabel(spec.labels, 'com.openfaas.scale.max', DEFAULT_MAX_REPLICAS);
-    if (max < Math.max(min, 1)) throw new BadRequestError(`field "labels.com.openfaas.scale.max" (${max}) must be at least com.openfaas.scale.min (${min}) and 1`);
+    const min = intLabel(spec.labels, LABELS.scaleMin, 1);
+    const max = intLabel(spec.labels, LABELS.scaleMax, DEFAULT_MAX_REPLICAS);
+    if (max < Math.max(min, 1)) throw new BadRequestError(`field "labels.${LABELS.scaleMax}" (${max}) must be at least ${LABELS.scaleMin} (${min}) and 1`);
     return { min, max };
   }
 
   private timeoutOf(spec: DeployRequest): number {
-    const annotation = spec.annotations?.['com.openfaas.timeout'];
-    if (annotation !== undefined) return parseTimeout(annotation, 'annotations.com.openfaas.timeout', this.deps.defaultTimeoutMs);
+    const annotation = spec.annotations?.[ANNOTATIONS.timeout];
+    if (annotation !== undefined) return parseTimeout(annotation, `annotations.${ANNOTATIONS.timeout}`, this.deps.defaultTimeoutMs);
     return parseTimeout(spec.envVars?.exec_timeout, 'envVars.exec_timeout', this.deps.defaultTimeoutMs);
   }
 

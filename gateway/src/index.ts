@@ -8,7 +8,7 @@ export { startRunnerProcess } from './gpu/local.ts';
 export type { StartOptions, StartedPlatform } from './start.ts';
 export { buildGateway } from './server.ts';
 export * from './errors.ts';
-export { ANNOTATIONS as ASYNC_ANNOTATIONS, runQueueWorker, HttpAsyncInvoker, LocalAsyncInvoker, asyncNames } from './async/index.ts';
+export { runQueueWorker, HttpAsyncInvoker, LocalAsyncInvoker, asyncNames } from './async/index.ts';
 export type { AsyncInvoker, AsyncService, CallView, DeadLetterView, StandaloneWorker, StandaloneWorkerOptions } from './async/index.ts';
 export { ensureService, natsService, redisService, answers } from './services.ts';
 export type { LocalService } from './services.ts';

@@ -9,6 +9,7 @@ import { Ajv } from 'ajv';
 import { pino } from 'pino';
 // The subpath keeps the platform's compiled validators out of every replica bundle.
 import { checkJsonBounds, DOCUMENT_BOUNDS } from '@spindle/schemas/bounds';
+import { parseDuration } from '@spindle/schemas/contracts';
 import { makeContext, type ReplicaEnv } from './context.ts';
 import { HttpError, InvalidInputError, InvalidOutputError } from './errors.ts';
 import { ReplicaMetrics } from './metrics.ts';
@@ -59,13 +60,12 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
-/** Parses a Go-style duration ("30s", "500ms", "2m") or plain seconds; OpenFaaS's exec_timeout format. */
-export function parseDuration(value: string | undefined, fallbackMs: number): number {
-  if (!value) return fallbackMs;
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
-  if (!m) return fallbackMs;
-  const n = Number(m[1]);
-  return Math.round(n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h']);
+/** The replica's timeout from OpenFaaS's `exec_timeout` (a Go duration, or seconds); a malformed value stops the replica with a message, never a silent default. */
+export function execTimeout(value: string | undefined, fallbackMs = 60_000): number {
+  if (value === undefined || value.trim() === '') return fallbackMs;
+  const ms = parseDuration(value);
+  if (ms === null || ms <= 0) throw new Error(`exec_timeout ${JSON.stringify(value.slice(0, 64))} is not a duration like "30s" or "1m30s"`);
+  return ms;
 }
 
 /** Starts the replica's HTTP server and resolves once it listens. Health at `/_/health`, readiness at `/_/ready`. */
@@ -78,7 +78,7 @@ export async function serve(definition: AnyFunctionDefinition, options: ServeOpt
   };
   const logger = pino({ base: { fn: env.name, replica: process.env.SPINDLE_REPLICA_ID ?? String(process.pid) } });
   const maxBody = options.maxBodyBytes ?? Number(process.env.SPINDLE_MAX_BODY_BYTES ?? 32 * 1024 * 1024);
-  const timeoutMs = parseDuration(process.env.exec_timeout, 60_000);
+  const timeoutMs = execTimeout(process.env.exec_timeout);
   const checkInput = schemaChecker(definition.input as object | undefined, (m, f) => new InvalidInputError(m, f));
   const checkOutput = schemaChecker(definition.output as object | undefined, (m, f) => new InvalidOutputError(`output ${m}`, f));
   const isJson = Boolean(definition.input || definition.output);

@@ -23,6 +23,8 @@ export type { SchemaIssue, Validator } from './validate.ts';
 export { checkJsonBounds, checkTreeBounds, DOCUMENT_BOUNDS, SCHEMA_BOUNDS } from './bounds.ts';
 export type { BoundsIssue, ChildrenOf, JsonBounds } from './bounds.ts';
 export { GraphInvalidError } from './errors.ts';
+export { ANNOTATIONS, LABELS, NAMESPACE, backoffDelay, isValidName, parseDuration, parseFunctionRef } from './contracts.ts';
+export type { Backoff, NameProblem } from './contracts.ts';
 export { parseCondition, parsePath, references, TEMPLATE, WHOLE } from './mapping.ts';
 export type { Condition } from './mapping.ts';
 export { planGraph } from './graph-plan.ts';
@@ -34,8 +36,3 @@ export const validateScaleRequest = compile<ScaleRequest>(scaleRequestSchema);
 export const validateDeleteRequest = compile<DeleteRequest>(deleteRequestSchema);
 export const validateSecretRequest = compile<SecretRequest>(secretRequestSchema);
 export const validateStackFile = compile<StackFile>(stackFileSchema);
-
-/** True when `name` is a DNS-1123 label: the only names Spindle accepts for functions and secrets. */
-export function isValidName(name: string): boolean {
-  return name.length > 0 && name.length <= 63 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name);
-}

@@ -6,7 +6,7 @@ export type { CallView, DeadLetterView, EnqueueRequest } from './queue.ts';
 export { QueueWorker } from './worker.ts';
 export { LocalAsyncInvoker, HttpAsyncInvoker } from './invokers.ts';
 export type { AsyncInvoker, AsyncInvokeRequest, AsyncResult, AsyncMetrics, RetryPolicy } from './types.ts';
-export { ANNOTATIONS, RETRY_DEFAULTS, asyncPolicy, retryDelay, parseRetryAfter, parseDuration } from './policy.ts';
+export { RETRY_DEFAULTS, asyncPolicy, retryDelay, parseRetryAfter } from './policy.ts';
 export { asyncNames } from './names.ts';
 export { runQueueWorker } from './standalone.ts';
 export type { StandaloneWorker, StandaloneWorkerOptions } from './standalone.ts';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ANNOTATIONS, RETRY_DEFAULTS, asyncPolicy, parseDuration, parseRetryAfter, retryDelay } from './policy.ts';
+import { ANNOTATIONS, parseDuration } from '@spindle/schemas';
+import { RETRY_DEFAULTS, asyncPolicy, parseRetryAfter, retryDelay } from './policy.ts';
 
 describe('async policy', () => {
   it('uses OpenFaaS Pro defaults without annotations', () => {
@@ -8,16 +9,16 @@ describe('async policy', () => {
   });
 
   it('reads the retry and max_inflight annotations', () => {
-    const p = asyncPolicy({ [ANNOTATIONS.maxInflight]: '2', [ANNOTATIONS.attempts]: '3', [ANNOTATIONS.codes]: '429, 503', [ANNOTATIONS.minWait]: '250ms', [ANNOTATIONS.maxWait]: '1m30s' }, 16);
+    const p = asyncPolicy({ [ANNOTATIONS.maxInflight]: '2', [ANNOTATIONS.retryAttempts]: '3', [ANNOTATIONS.retryCodes]: '429, 503', [ANNOTATIONS.retryMinWait]: '250ms', [ANNOTATIONS.retryMaxWait]: '1m30s' }, 16);
     expect(p).toEqual({ maxInflight: 2, retry: { attempts: 3, codes: [429, 503], minWaitMs: 250, maxWaitMs: 90_000 } });
   });
 
   it('names the malformed annotation in a 400', () => {
-    expect(() => asyncPolicy({ [ANNOTATIONS.attempts]: 'three' }, 1)).toThrow(/annotations\.com\.openfaas\.retry\.attempts/);
+    expect(() => asyncPolicy({ [ANNOTATIONS.retryAttempts]: 'three' }, 1)).toThrow(/annotations\.com\.openfaas\.retry\.attempts/);
     expect(() => asyncPolicy({ [ANNOTATIONS.maxInflight]: '0' }, 1)).toThrow(/max_inflight.*at least 1/);
-    expect(() => asyncPolicy({ [ANNOTATIONS.codes]: '500,abc' }, 1)).toThrow(/retry\.codes/);
-    expect(() => asyncPolicy({ [ANNOTATIONS.minWait]: 'soon' }, 1)).toThrow(/min_wait/);
-    expect(() => asyncPolicy({ [ANNOTATIONS.minWait]: '10s', [ANNOTATIONS.maxWait]: '1s' }, 1)).toThrow(/max_wait/);
+    expect(() => asyncPolicy({ [ANNOTATIONS.retryCodes]: '500,abc' }, 1)).toThrow(/retry\.codes/);
+    expect(() => asyncPolicy({ [ANNOTATIONS.retryMinWait]: 'soon' }, 1)).toThrow(/min_wait/);
+    expect(() => asyncPolicy({ [ANNOTATIONS.retryMinWait]: '10s', [ANNOTATIONS.retryMaxWait]: '1s' }, 1)).toThrow(/max_wait/);
   });
 
   it('parses Go-style durations', () => {

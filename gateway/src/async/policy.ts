@@ -3,32 +3,12 @@
  * (`com.openfaas.retry.attempts|codes|min_wait|max_wait`) and `com.openfaas.queue.max_inflight`,
  * plus the backoff (exponential, equal jitter, Retry-After honoured).
  */
+import { ANNOTATIONS, backoffDelay, parseDuration } from '@spindle/schemas';
 import { BadRequestError } from '../errors.ts';
 import type { RetryPolicy } from './types.ts';
 
-/** The annotation names. */
-export const ANNOTATIONS = {
-  maxInflight: 'com.openfaas.queue.max_inflight',
-  attempts: 'com.openfaas.retry.attempts',
-  codes: 'com.openfaas.retry.codes',
-  minWait: 'com.openfaas.retry.min_wait',
-  maxWait: 'com.openfaas.retry.max_wait',
-} as const;
-
 /** OpenFaaS Pro's queue-worker defaults, with 503 added to the retried codes. */
 export const RETRY_DEFAULTS: RetryPolicy = { attempts: 10, codes: [408, 429, 500, 502, 503, 504], minWaitMs: 10_000, maxWaitMs: 120_000 };
-
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
-
-/** Parses a Go-style duration ("10s", "1m30s", "500ms", "0s") or a bare number of seconds; null when malformed. */
-export function parseDuration(value: string): number | null {
-  const v = value.trim();
-  if (/^\d+(\.\d+)?$/.test(v)) return Math.round(Number(v) * 1000);
-  if (!/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(v)) return null;
-  let ms = 0;
-  for (const m of v.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) ms += Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
-  return Math.round(ms);
-}
 
 function field(key: string, message: string): BadRequestError {
   return new BadRequestError(`field "annotations.${key}" ${message}`);
@@ -53,16 +33,16 @@ function duration(annotations: Record<string, string>, key: string, fallback: nu
 export function asyncPolicy(annotations: Record<string, string> | undefined, defaultMaxInflight: number): { maxInflight: number; retry: RetryPolicy } {
   const a = annotations ?? {};
   const maxInflight = whole(a, ANNOTATIONS.maxInflight, defaultMaxInflight, 1);
-  const attempts = whole(a, ANNOTATIONS.attempts, RETRY_DEFAULTS.attempts, 1);
+  const attempts = whole(a, ANNOTATIONS.retryAttempts, RETRY_DEFAULTS.attempts, 1);
   let codes = RETRY_DEFAULTS.codes;
-  const rawCodes = a[ANNOTATIONS.codes];
+  const rawCodes = a[ANNOTATIONS.retryCodes];
   if (rawCodes !== undefined && rawCodes.trim() !== '') {
     codes = rawCodes.split(',').map((c) => c.trim()).filter(Boolean).map(Number);
-    if (codes.some((c) => !Number.isInteger(c) || c < 100 || c > 599)) throw field(ANNOTATIONS.codes, `must be a comma-separated list of HTTP status codes, got "${rawCodes}"`);
+    if (codes.some((c) => !Number.isInteger(c) || c < 100 || c > 599)) throw field(ANNOTATIONS.retryCodes, `must be a comma-separated list of HTTP status codes, got "${rawCodes}"`);
   }
-  const minWaitMs = duration(a, ANNOTATIONS.minWait, RETRY_DEFAULTS.minWaitMs);
-  const maxWaitMs = duration(a, ANNOTATIONS.maxWait, Math.max(RETRY_DEFAULTS.maxWaitMs, minWaitMs));
-  if (maxWaitMs < minWaitMs) throw field(ANNOTATIONS.maxWait, `(${maxWaitMs} ms) must be at least ${ANNOTATIONS.minWait} (${minWaitMs} ms)`);
+  const minWaitMs = duration(a, ANNOTATIONS.retryMinWait, RETRY_DEFAULTS.minWaitMs);
+  const maxWaitMs = duration(a, ANNOTATIONS.retryMaxWait, Math.max(RETRY_DEFAULTS.maxWaitMs, minWaitMs));
+  if (maxWaitMs < minWaitMs) throw field(ANNOTATIONS.retryMaxWait, `(${maxWaitMs} ms) must be at least ${ANNOTATIONS.retryMinWait} (${minWaitMs} ms)`);
   return { maxInflight, retry: { attempts, codes, minWaitMs, maxWaitMs } };
 }
 
@@ -79,11 +59,10 @@ export function parseRetryAfter(value: string | string[] | undefined, now = Date
 const RETRY_AFTER_CAP_MS = 24 * 3_600_000;
 
 /**
- * How long to wait before retrying after failed attempt `attempt` (1-based): `min_wait * 2^(attempt-1)` capped
- * at `max_wait`, with equal jitter (half fixed, half random); a Retry-After replaces it, never below `min_wait`.
+ * How long to wait before retrying after failed attempt `attempt` (1-based): the shared backoff between
+ * `min_wait` and `max_wait` (see backoffDelay); a Retry-After replaces it, never below `min_wait`.
  */
 export function retryDelay(policy: RetryPolicy, attempt: number, retryAfterMs: number | null, random = Math.random): number {
   if (retryAfterMs !== null) return Math.min(RETRY_AFTER_CAP_MS, Math.max(policy.minWaitMs, retryAfterMs));
-  const base = Math.min(policy.maxWaitMs, policy.minWaitMs * 2 ** Math.max(0, attempt - 1));
-  return Math.max(policy.minWaitMs, Math.round(base / 2 + random() * (base / 2)));
+  return backoffDelay(attempt, { minMs: policy.minWaitMs, maxMs: policy.maxWaitMs }, random);
 }

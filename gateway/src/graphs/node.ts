@@ -1,10 +1,12 @@
 /** Runs one graph node: builds its input, invokes its function (retries, timeout), decodes the answer. */
-import { checkJsonBounds, fieldName, type GraphNode } from '@spindle/schemas';
+import { backoffDelay, checkJsonBounds, fieldName, type GraphNode } from '@spindle/schemas';
 import { SpindleError } from '../errors.ts';
 import type { InvokeResult, Invoker } from '../invoker.ts';
 
 /** Statuses worth another attempt: the function may answer next time. */
 const RETRYABLE = new Set([408, 429, 500, 502, 503, 504]);
+/** The longest wait between two attempts of a node. */
+const MAX_BACKOFF_MS = 600_000;
 
 /** A node that failed for good; the run fails with its message. */
 export class NodeFailedError extends Error {
@@ -93,8 +95,8 @@ export async function runNode(
       retryable = !(err instanceof SpindleError) || RETRYABLE.has(err.statusCode);
     }
     if (!retryable || attempt >= attempts) throw new NodeFailedError(id, failure, attempt);
-    // Exponential backoff with full jitter keeps retries of parallel runs from arriving together.
-    const delay = Math.round(backoff * 2 ** (attempt - 1) * (0.5 + Math.random() / 2));
+    // The shared backoff (equal jitter) keeps retries of parallel runs from arriving together.
+    const delay = backoffDelay(attempt, { minMs: backoff, maxMs: MAX_BACKOFF_MS });
     await hooks.onRetry(attempt, failure, delay);
     await new Promise<void>((resolve, reject) => {
       const t = setTimeout(resolve, delay);

@@ -1,13 +1,8 @@
 /** `/system/functions` and `/system/function/:name`: list, deploy, update, remove, describe. */
 import type { FastifyPluginAsync } from 'fastify';
 import { validateDeleteRequest, validateDeployRequest } from '@spindle/schemas';
-import { NotFoundError } from '../errors.ts';
-import { NAMESPACE, type FunctionService } from '../functions.ts';
-import { validBody, validName } from './validate.ts';
-
-function checkNamespace(ns: string | undefined): void {
-  if (ns && ns !== NAMESPACE) throw new NotFoundError(`namespace "${ns}" does not exist: Spindle has one namespace, ${NAMESPACE}`);
-}
+import type { FunctionService } from '../functions.ts';
+import { checkNamespace, functionName, validBody } from './validate.ts';
 
 /** Management routes for functions (auth is applied by the enclosing scope). */
 export function functionRoutes(functions: FunctionService): FastifyPluginAsync {
@@ -19,7 +14,7 @@ export function functionRoutes(functions: FunctionService): FastifyPluginAsync {
 
     app.get<{ Params: { name: string }; Querystring: { namespace?: string } }>('/system/function/:name', async (req) => {
       checkNamespace(req.query.namespace);
-      return functions.status(validName(req.params.name));
+      return functions.status(functionName(req.params.name));
     });
 
     // OpenFaaS: POST creates, PUT updates (404 when missing; faas-cli then retries with POST).
@@ -39,7 +34,7 @@ export function functionRoutes(functions: FunctionService): FastifyPluginAsync {
     app.delete('/system/functions', async (req, reply) => {
       const body = validBody(validateDeleteRequest, req.body);
       checkNamespace(body.namespace);
-      await functions.remove(validName(body.functionName));
+      await functions.remove(functionName(body.functionName));
       return reply.code(202).send();
     });
   };

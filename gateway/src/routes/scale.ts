@@ -3,14 +3,14 @@ import type { FastifyPluginAsync } from 'fastify';
 import { validateScaleRequest } from '@spindle/schemas';
 import { BadRequestError } from '../errors.ts';
 import type { FunctionService } from '../functions.ts';
-import { validBody, validName } from './validate.ts';
+import { functionName, validBody } from './validate.ts';
 
 export function scaleRoutes(functions: FunctionService): FastifyPluginAsync {
   return async (app) => {
     app.post<{ Params: { name: string } }>('/system/scale-function/:name', async (req, reply) => {
-      const name = validName(req.params.name.replace(/\.openfaas-fn$/, ''));
+      const name = functionName(req.params.name);
       const body = validBody(validateScaleRequest, req.body);
-      if (body.serviceName && body.serviceName.replace(/\.openfaas-fn$/, '') !== name) {
+      if (body.serviceName && functionName(body.serviceName) !== name) {
         throw new BadRequestError(`field "serviceName" ("${body.serviceName}") does not match the function in the URL ("${name}")`);
       }
       const replicas = await functions.scale(name, body.replicas);

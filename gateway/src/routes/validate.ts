@@ -1,6 +1,6 @@
 /** Turns a schema violation into a 400 that names the field. */
-import { checkJsonBounds, fieldName, type SchemaIssue, type Validator } from '@spindle/schemas';
-import { BadRequestError } from '../errors.ts';
+import { checkJsonBounds, fieldName, isValidName, NAMESPACE, parseFunctionRef, type SchemaIssue, type Validator } from '@spindle/schemas';
+import { BadRequestError, NotFoundError } from '../errors.ts';
 
 /** The 400 for an issue: `field "x.y" <message>`, or `request body <message>` for the body as a whole. */
 export function issueError(issue: SchemaIssue): BadRequestError {
@@ -22,10 +22,23 @@ export function validBody<T>(validator: Validator<T>, body: unknown): T {
   return body as T;
 }
 
-/** Validates a function or secret name from a URL or body. */
+/** Validates a graph or secret name from a URL or body (functions: functionName). */
 export function validName(name: string, what = 'function'): string {
-  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name) || name.length > 63) {
-    throw new BadRequestError(`${what} name "${name}" is invalid: use lowercase letters, digits and "-" (a DNS-1123 label, at most 63 characters)`);
+  if (!isValidName(name)) {
+    const shown = name.length > 80 ? `${name.slice(0, 80)}…` : name;
+    throw new BadRequestError(`${what} name ${JSON.stringify(shown)} is invalid: use lowercase letters, digits and "-" (a DNS-1123 label, at most 63 characters)`);
   }
   return name;
+}
+
+/** The bare name of a function reference (`NAME` or `NAME.openfaas-fn`): 400 when malformed, 404 for another namespace. */
+export function functionName(raw: string): string {
+  const ref = parseFunctionRef(raw);
+  if (ref.problem) throw ref.problem.kind === 'namespace' ? new NotFoundError(ref.problem.message) : new BadRequestError(ref.problem.message);
+  return ref.name;
+}
+
+/** 404 for a namespace other than Spindle's one (an absent namespace means it). */
+export function checkNamespace(ns: string | undefined): void {
+  if (ns && ns !== NAMESPACE) throw new NotFoundError(`namespace ${JSON.stringify(ns.slice(0, 80))} does not exist: Spindle has one namespace, ${NAMESPACE}`);
 }
