@@ -137,6 +137,8 @@ export function run(cmd: string, args: string[], opts: { cwd?: string; env?: Nod
       clearTimeout(timer);
       resolvePromise({ code, stdout, stderr });
     });
+    // A command that exits without reading its input (faas-cli refusing a stack file) closes the pipe: EPIPE is no failure.
+    child.stdin.on('error', () => {});
     child.stdin.end(opts.input ?? '');
   });
 }

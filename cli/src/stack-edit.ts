@@ -6,9 +6,10 @@ import { FunctionExistsError, StackInvalidError } from './errors.ts';
 import { displayPath } from './stack.ts';
 import { parseOptions, readYaml, type YamlFile } from './yaml.ts';
 
+// `openfaas`: the only provider name faas-cli accepts, so faas-cli works in the project folder too.
 const freshStack = `version: 1.0
 provider:
-  name: spindle
+  name: openfaas
   gateway: http://127.0.0.1:8080
 functions:
 `;

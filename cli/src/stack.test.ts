@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -107,6 +107,48 @@ describe('parseStack', () => {
   });
 });
 
+describe('stacks faas-cli reads too', () => {
+  const head = 'provider:\n  name: openfaas\nfunctions:\n  echo:\n    handler: ./functions/echo\n';
+
+  it('parses the default stack.yml with provider openfaas, and still reads provider spindle', async () => {
+    const text = await readFile(new URL('../../stack.yml', import.meta.url), 'utf8');
+    expect(parseStack(text).provider).toEqual({ name: 'openfaas', gateway: 'http://127.0.0.1:8080' });
+    expect(parseStack(text.replace('\n  name: openfaas\n', '\n  name: spindle\n')).provider.name).toBe('spindle');
+    expect(parseStack(valid).provider.name).toBe('spindle');
+  });
+
+  it('holds configuration to the shape faas-cli decodes (templates and copy), other keys free', () => {
+    expect(parseStack(`${head}configuration:\n  templates: [{ name: node20, source: https://example.com/t.git }]\n  copy: [common]\n  other: 1\n`).configuration).toBeDefined();
+    expect(errorOf(`${head}configuration:\n  templates: node20\n`).message).toBe('stack.yml:7:3: configuration.templates must be array');
+    expect(errorOf(`${head}configuration:\n  copy: [[a]]\n`).message).toBe('stack.yml:7:10: configuration.copy.0 must be string');
+  });
+
+  it('refuses a ${ that faas-cli cannot substitute, anywhere in the file, and accepts the ones it can', () => {
+    expect(errorOf(`${head}graphs:\n  g:\n    description: "costs \${PRICE"\n    nodes: { a: { function: echo } }\n`).message).toBe(
+      'stack.yml:8:25: faas-cli would refuse this file: it reads ${...} as an environment variable, and cannot parse this one (missing closing brace); write $${ for a literal ${',
+    );
+    expect(errorOf(`${head}# see \${ below\n`).message).toMatch(/^stack\.yml:6:7: faas-cli would refuse this file: .*\(unable to parse variable name\)/);
+    const fine = `${head.replace('./functions/echo', '"./functions/\${FN:-echo}"')}    image: \${REGISTRY:-me}/echo:latest\n    environment:\n      literal: $\${HOME} $5 {{ x }}\n`;
+    const stack = parseStack(fine);
+    // Spindle does not substitute: it reads the text as written.
+    expect(stack.functions.echo!.environment).toEqual({ literal: '$${HOME} $5 {{ x }}' });
+  });
+
+  it('refuses a double-quoted backslash escape that faas-cli rewrites into invalid YAML, and accepts it in single quotes', () => {
+    const graph = (pattern: string) => `${head}graphs:\n  g:\n    input: { type: string, pattern: ${pattern} }\n    nodes: { a: { function: echo } }\n`;
+    expect(errorOf(graph('"^\\\\d+$"')).message).toBe(
+      'stack.yml:8:40: faas-cli would refuse this file: before parsing it, its environment substitution turns \\\\ into \\, \\/ into / and $$ into $, ' +
+        'which leaves invalid YAML here (Invalid escape sequence \\d); write the value in single quotes, where a backslash needs no escaping',
+    );
+    expect(parseStack(graph("'^\\d+$'")).graphs).toBeDefined();
+    expect(parseStack(graph('"^\\\\\\\\d"')).graphs).toBeDefined();
+  });
+
+  it('refuses keys that only differ by $$, which faas-cli reads as the same key', () => {
+    expect(errorOf(`${head}configuration: { $$a: 1, $a: 2 }\n`).message).toMatch(/^stack\.yml:6:\d+: faas-cli would refuse this file: .*\(duplicate key "\$a": each key may appear once\)$/);
+  });
+});
+
 describe('loadStack', () => {
   let dir: string;
   beforeEach(async () => {
@@ -128,7 +170,7 @@ describe('loadStack', () => {
 
   it('names the file relative to cwd in errors', async () => {
     await writeFile(path.join(dir, 'other.yml'), 'provider:\n  name: nope\nfunctions: {}\n');
-    await expect(loadStack('other.yml', { cwd: dir })).rejects.toThrow('other.yml:2:3: provider.name must be one of "spindle", "openfaas"');
+    await expect(loadStack('other.yml', { cwd: dir })).rejects.toThrow('other.yml:2:3: provider.name must be one of "openfaas", "spindle"');
   });
 
   it('fails clearly when the file is missing', async () => {

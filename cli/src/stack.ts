@@ -4,7 +4,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { isScalar } from 'yaml';
 import { fieldName, isValidName, validateStackFile, type StackFile, type StackFunction } from '@spindle/schemas';
-import { InvalidNameError, StackNotFoundError, UsageError } from './errors.ts';
+import { InvalidNameError, StackInvalidError, StackNotFoundError, UsageError } from './errors.ts';
+import { parseEnvsubst } from './faas-envsubst.ts';
 import { projectPath } from './project-paths.ts';
 import { readYaml, segmentsOf, type YamlFile } from './yaml.ts';
 
@@ -92,7 +93,51 @@ export function parseStackFile(text: string, file = 'stack.yml'): { stack: Stack
     // A wrong version is shown where it is written, the value; other errors at their key.
     yaml.fail(segments, `${field} ${issue.message}`, issue.path === '/version');
   }
+  checkFaasCliReads(text, yaml);
   return { stack: value as StackFile, yaml };
+}
+
+/**
+ * faas-cli reads stack.yml after its environment substitution (`--envsubst`, on by default), comments and
+ * `graphs:` included: a `${` it cannot parse, or an escape it rewrites (`\\` to `\`, `\/` to `/`, `$$` to `$`)
+ * inside a double-quoted string, makes it refuse the whole file. Refused here too, at the line.
+ */
+function checkFaasCliReads(text: string, yaml: YamlFile): void {
+  // Nothing for the substitution to touch: the common case.
+  if (!/\$[{$]|\\[\\/]/.test(text)) return;
+  const parsed = parseEnvsubst(text);
+  if ('error' in parsed) {
+    yaml.failAt(parsed.offset, `faas-cli would refuse this file: it reads \${...} as an environment variable, and cannot parse this one (${parsed.error}); write $\${ for a literal \${`);
+  }
+  // The text faas-cli parses, with each substitution standing for a value that cannot change the YAML around it.
+  let view = '';
+  const origin: number[] = [];
+  let n = 0;
+  for (const part of parsed.parts) {
+    if ('text' in part) {
+      view += part.text;
+      for (const at of part.origin) origin.push(at);
+    } else {
+      const stand = `x${(n++).toString(36)}`;
+      view += stand;
+      for (let i = 0; i < stand.length; i++) origin.push(part.offset);
+    }
+  }
+  origin.push(text.length);
+  try {
+    readYaml(view, yaml.file);
+  } catch (err) {
+    if (!(err instanceof StackInvalidError)) throw err;
+    let offset = 0;
+    for (let line = 1; line < err.line; line++) offset = view.indexOf('\n', offset) + 1;
+    const at = origin[Math.min(offset + err.col - 1, view.length)]!;
+    // A rewritten backslash before the error is the likely cause (an escape in a double-quoted string).
+    const advice = /\\[\\/]/.test(text.slice(0, at + 1)) ? '; write the value in single quotes, where a backslash needs no escaping' : '';
+    yaml.failAt(
+      at,
+      `faas-cli would refuse this file: before parsing it, its environment substitution turns \\\\ into \\, \\/ into / and $$ into $, which leaves invalid YAML here (${err.detail})${advice}`,
+    );
+  }
 }
 
 /** The functions named by `--filter` (an exact name, or a pattern with `*`), all of them without one. */

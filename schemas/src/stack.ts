@@ -1,4 +1,9 @@
-/** stack.yml: OpenFaaS's stack file format, plus `lang: control|gpu` and a `graphs:` section. */
+/**
+ * stack.yml: OpenFaaS's stack file format, plus `lang: control|gpu` and a `graphs:` section. With
+ * `provider.name: openfaas`, what this schema accepts faas-cli 0.16 reads too: it ignores keys it does not
+ * know (`graphs:`) and does not check `lang` for list, describe, invoke or remove. (What its `${VAR}`
+ * substitution refuses in the text is checked by the CLI, which reads the text.)
+ */
 import type { FromSchema } from 'json-schema-to-ts';
 import { dnsLabel, envMap, resources, stringMap } from './common.ts';
 import { graphDefinitionSchema } from './graph.ts';
@@ -36,7 +41,8 @@ export const stackFileSchema = {
       type: 'object',
       required: ['name'],
       properties: {
-        name: { type: 'string', enum: ['spindle', 'openfaas'] },
+        // faas-cli accepts only "openfaas"; "spindle" is still read, for stacks written before it was the default.
+        name: { type: 'string', enum: ['openfaas', 'spindle'] },
         gateway: { type: 'string', pattern: '^https?://' },
       },
       additionalProperties: false,
@@ -56,7 +62,17 @@ export const stackFileSchema = {
         else: graphBody,
       },
     },
-    configuration: { type: 'object' },
+    // Spindle ignores it; faas-cli reads `templates` and `copy` into typed fields and refuses other shapes.
+    configuration: {
+      type: 'object',
+      properties: {
+        templates: {
+          type: 'array',
+          items: { type: 'object', properties: { name: { type: 'string' }, source: { type: 'string' } } },
+        },
+        copy: { type: 'array', items: { type: 'string' } },
+      },
+    },
   },
   additionalProperties: false,
 } as const;

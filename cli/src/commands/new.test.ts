@@ -69,11 +69,27 @@ describe('spindle new', () => {
     expect(Object.keys(parseStack(text).functions)).toEqual(['a', 'b']);
   });
 
-  it('creates stack.yml when there is none', async () => {
+  it('creates stack.yml when there is none, with the provider name faas-cli accepts', async () => {
     await newFunction({ name: 'first', lang: 'control', stackFile, cwd: dir });
     const stack = parseStack(await readFile(stackFile, 'utf8'));
-    expect(stack.provider.name).toBe('spindle');
+    expect(stack.provider.name).toBe('openfaas');
     expect(Object.keys(stack.functions)).toEqual(['first']);
+  });
+
+  it('writes stacks that parse with provider openfaas: fresh, control and gpu, and added to the default stack.yml', async () => {
+    await newFunction({ name: 'ctl', lang: 'control', stackFile, cwd: dir });
+    await newFunction({ name: 'gpu', lang: 'gpu', stackFile, cwd: dir });
+    const fresh = parseStack(await readFile(stackFile, 'utf8'));
+    expect(fresh.provider.name).toBe('openfaas');
+    expect(fresh.functions).toEqual({ ctl: { lang: 'control', handler: './functions/ctl' }, gpu: { lang: 'gpu', handler: './functions/gpu' } });
+
+    const defaultStack = await readFile(new URL('../../../stack.yml', import.meta.url), 'utf8');
+    await writeFile(stackFile, defaultStack);
+    await newFunction({ name: 'added', lang: 'gpu', stackFile, cwd: dir });
+    const added = parseStack(await readFile(stackFile, 'utf8'));
+    expect(added.provider.name).toBe('openfaas');
+    expect(added.functions.added).toEqual({ lang: 'gpu', handler: './functions/added' });
+    expect(Object.keys(added.graphs ?? {})).toEqual(['demo']);
   });
 
   it('fills an empty functions: section', async () => {
