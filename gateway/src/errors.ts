@@ -33,10 +33,25 @@ export class NotFoundError extends SpindleError {
     super(404, 'SPINDLE_NOT_FOUND', message);
   }
 }
+/** 405: a method no route serves at all (CONNECT: the gateway is not a proxy); `Allow` lists what is served. */
+export class MethodNotAllowedError extends SpindleError {
+  constructor(method: string, allow: readonly string[]) {
+    super(405, 'SPINDLE_METHOD_NOT_ALLOWED', `method ${method} is not served here: the gateway is not a forward proxy; use ${allow.join(', ')}`, { headers: { allow: allow.join(', ') } });
+  }
+}
 /** 409: creating what already exists. */
 export class ConflictError extends SpindleError {
   constructor(message: string) {
     super(409, 'SPINDLE_CONFLICT', message);
+  }
+}
+/**
+ * 499 (nginx's "client closed request"): the caller closed its connection before the answer. Not a
+ * server error: logged at debug, counted as 499, never as a 5xx; nobody is left to read the answer.
+ */
+export class ClientClosedError extends SpindleError {
+  constructor(message = 'the caller closed the connection before the answer was sent', cause?: unknown) {
+    super(499, 'SPINDLE_CLIENT_CLOSED', message, { cause });
   }
 }
 /** 413: body larger than the limit. */

@@ -1,9 +1,11 @@
 /** Builds the gateway's fastify instance from already-built dependencies (see main.ts for the wiring). */
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { basicAuth } from './auth.ts';
-import { SpindleError } from './errors.ts';
+import { callerLeft } from './caller.ts';
+import { ClientClosedError, MethodNotAllowedError, SpindleError } from './errors.ts';
 import type { FunctionService } from './functions.ts';
 import type { LogHub } from './logs.ts';
 import type { GatewayMetrics } from './metrics.ts';
@@ -79,6 +81,33 @@ function render(err: FastifyError | SpindleError): { status: number; code: strin
   return { status: 500, code: 'SPINDLE_INTERNAL', message: 'internal error; the gateway log has the details' };
 }
 
+/**
+ * Query strings as flat string maps: a repeated key keeps its first value, as Go's `URL.Query().Get` reads it
+ * in OpenFaaS. (fastify's default turns `?name=a&name=b` into an array, which no route expects: a route
+ * calling a string method on it answered 500.)
+ */
+function parseQuery(qs: string): Record<string, string> {
+  const out: Record<string, string> = Object.create(null);
+  for (const [key, value] of new URLSearchParams(qs)) if (!(key in out)) out[key] = value;
+  return out;
+}
+
+/** Methods some route serves (function calls pass any of them on); what a 405 lists in `Allow`. */
+export const SERVED_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+/**
+ * Answers `CONNECT` with a 405: node hands CONNECT to a 'connect' listener with the bare socket (no response
+ * object) and, with none, destroys the socket without a status line.
+ */
+function refuseConnect(req: IncomingMessage, socket: Duplex): void {
+  // The socket left node's HTTP machinery: without a listener a reset would be an uncaught 'error'.
+  socket.on('error', () => socket.destroy());
+  const e = new MethodNotAllowedError(req.method ?? 'CONNECT', SERVED_METHODS);
+  const body = JSON.stringify({ error: { code: e.code, message: e.message } });
+  const head = [`HTTP/1.1 405 Method Not Allowed`, `allow: ${e.headers.allow}`, 'content-type: application/json; charset=utf-8', `content-length: ${Buffer.byteLength(body)}`, 'connection: close'];
+  socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
+}
+
 /** A ready-to-listen gateway. */
 export function buildGateway(deps: GatewayDeps): FastifyInstance {
   const invokeDeps = { ...deps, maxBodyBytes: deps.limits.maxBodyBytes, readyWaitMs: deps.limits.readyWaitMs };
@@ -88,6 +117,15 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     serverFactory: (handler) => {
       const server = createServer((req, res) => void (fast(req, res) || handler(req, res)));
       server.keepAliveTimeout = 65_000;
+      // A caller that half-closes its socket after a complete request (`shutdown(SHUT_WR)`, `socket.end()`)
+      // still reads the answer. Node's default ends our side of the socket on the caller's FIN, so every
+      // answer not written in the same tick (a proxied call, an enqueue, a database write) was lost: an
+      // async call was queued but its caller never learnt its id. With this, node marks the pending
+      // response as the connection's last and closes after it (the "half_closed_clients" of squid).
+      // (An undocumented but long-standing property of http.Server, absent from @types/node; the half-close
+      // tests in tests/hostile.test.ts fail should node ever drop it.)
+      Object.assign(server, { httpAllowHalfOpen: true });
+      server.on('connect', refuseConnect);
       return server;
     },
     loggerInstance: deps.logger as FastifyBaseLogger,
@@ -96,12 +134,18 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     keepAliveTimeout: 65_000,
     requestTimeout: 0,
     return503OnClosing: true,
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200, querystringParser: parseQuery },
   });
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
-    const r = render(err);
-    if (r.status >= 500) req.log.error({ err, url: req.url }, 'request failed');
+    // A caller that left is not a server failure, whatever the error it caused looks like (ECONNRESET, aborted).
+    const left = err instanceof ClientClosedError || (!(err instanceof SpindleError && err.statusCode < 500) && callerLeft(req.raw));
+    const r = left ? { status: 499, code: 'SPINDLE_CLIENT_CLOSED', message: 'the caller closed the connection before the answer was sent' } : render(err);
+    if (left) req.log.debug({ err, url: req.url }, 'caller left before the answer');
+    // 503 (a dependency that is down: no runner, no NATS, no ready replica) and 504 (a function past its
+    // timeout) are conditions the answer names, not gateway faults: warn, as the sync invoke path does.
+    else if (r.status === 503 || r.status === 504) req.log.warn({ err: err.message, url: req.url }, 'request failed');
+    else if (r.status >= 500) req.log.error({ err, url: req.url }, 'request failed');
     if (r.headers) reply.headers(r.headers);
     return reply.code(r.status).send({ error: { code: r.code, message: r.message } });
   });

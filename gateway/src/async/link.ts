@@ -31,6 +31,9 @@ export interface AsyncLinkOptions {
   ackWaitMs: number;
 }
 
+/** JetStream's de-duplication window of the work stream (its default, stated). */
+export const DUPLICATE_WINDOW_MS = 120_000;
+
 // Room for NATS headers (Nats-Msg-Id, expectations) and the JSON metadata beside a body.
 const HEADROOM = 64 * 1024;
 
@@ -163,8 +166,17 @@ export class AsyncLink {
   async #ensure(jsm: JetStreamManager, maxPayload: number): Promise<boolean> {
     const { names, resultTtlMs, deadLetterTtlMs, ackWaitMs } = this.opts;
     const common = { storage: StorageType.File, max_msg_size: maxPayload, num_replicas: 1 };
-    const created = await ensureStream(jsm, { name: names.work, subjects: [names.workSubject('*'), names.gcSubject], retention: RetentionPolicy.Workqueue, max_age: 0, ...common });
-    await ensureStream(jsm, { name: names.status, subjects: [names.statusSubject('*')], retention: RetentionPolicy.Limits, max_msgs_per_subject: 1, max_age: nanos(resultTtlMs), ...common });
+    const created = await ensureStream(jsm, {
+      name: names.work,
+      subjects: [names.workSubject('*'), names.gcSubject],
+      retention: RetentionPolicy.Workqueue,
+      max_age: 0,
+      // A work message carries Nats-Msg-Id = its call id: JetStream drops a second copy published within this
+      // window (a publish retried after a lost ack). Repeated requests are caught before, by the status.
+      duplicate_window: nanos(DUPLICATE_WINDOW_MS),
+      ...common,
+    });
+    await ensureStream(jsm, { name: names.status, subjects: [names.statusSubject('*'), names.keySubject('*')], retention: RetentionPolicy.Limits, max_msgs_per_subject: 1, max_age: nanos(resultTtlMs), ...common });
     await ensureStream(jsm, { name: names.dead, subjects: [names.deadSubject('*')], retention: RetentionPolicy.Limits, max_msgs_per_subject: 1, max_age: nanos(deadLetterTtlMs), ...common });
     await jsm.consumers.info(names.work, names.gcConsumer).catch(async (err: unknown) => {
       if (!(err instanceof JetStreamApiError) || err.code !== JetStreamApiCodes.ConsumerNotFound) throw err;

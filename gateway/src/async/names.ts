@@ -14,6 +14,8 @@ export interface AsyncNames {
   statusSubject(callId: string): string;
   /** `<prefix>.async-dead.<callId>`. */
   deadSubject(callId: string): string;
+  /** `<prefix>.async-key.<hash>`: the call an Idempotency-Key claimed (on the status stream). */
+  keySubject(hash: string): string;
   /** Delayed deletions of blobs (large bodies), on the work stream. */
   gcSubject: string;
   /** Durable consumer of `fn`'s calls. */
@@ -35,6 +37,7 @@ export function asyncNames(prefix: string): AsyncNames {
     workSubject: (fn) => `${prefix}.async.${fn}`,
     statusSubject: (id) => `${prefix}.async-status.${id}`,
     deadSubject: (id) => `${prefix}.async-dead.${id}`,
+    keySubject: (hash) => `${prefix}.async-key.${hash}`,
     gcSubject: `${prefix}.async-gc`,
     consumer: (fn) => `fn_${fn}`,
     gcConsumer: 'gc',
@@ -45,3 +48,9 @@ export function asyncNames(prefix: string): AsyncNames {
 
 /** What a caller-chosen X-Call-Id may look like: it becomes a NATS subject token. */
 export const CALL_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+/**
+ * What an Idempotency-Key may look like (UUIDs, ULIDs, base64, `order:42`); it is hashed before it names
+ * anything. The IETF draft's quoted form (`"key"`) is unquoted first (see the async route).
+ */
+export const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:~+/=-]{1,255}$/;

@@ -64,7 +64,7 @@ async function run(deps: ProcessDeps, ctx: AsyncContext, m: JsMsg, signal: Abort
   let running: StatusMeta;
   for (let turn = 0; ; turn++) {
     if (entry && isFinal(entry.meta.state)) return finishAgain(deps, ctx, m, work, entry, signal);
-    const base: StatusMeta = entry?.meta ?? { callId: work.callId, fn: work.fn, state: 'queued', attempts: 0, maxAttempts: work.policy.attempts, enqueuedAt: work.enqueuedAt, callbackUrl: work.callbackUrl };
+    const base: StatusMeta = entry?.meta ?? { callId: work.callId, fn: work.fn, state: 'queued', attempts: 0, maxAttempts: work.policy.attempts, enqueuedAt: work.enqueuedAt, callbackUrl: work.callbackUrl, request: work.request };
     running = { ...base, state: 'running', attempts: attempt, startedAt: Date.now(), retryAt: undefined };
     try {
       await deps.status.put(ctx, running, undefined, entry === undefined ? work.statusSeq : (entry?.seq ?? 0));

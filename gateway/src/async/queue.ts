@@ -5,6 +5,7 @@
 import { ConflictError, NotFoundError } from '../errors.ts';
 import type { Bodies } from './bodies.ts';
 import type { DeadLetters } from './dead-letters.ts';
+import { requestFingerprint, type IdempotencyKeys } from './keys.ts';
 import { isConflict, isMissing, natsError, type AsyncLink } from './link.ts';
 import { isFinal, type StatusStore } from './status.ts';
 import type { DeadMeta, RetryPolicy, StatusMeta, WorkMeta } from './types.ts';
@@ -20,6 +21,17 @@ export interface EnqueueRequest {
   callbackUrl?: string;
   maxInflight: number;
   policy: RetryPolicy;
+  /** The caller chose `callId` (X-Call-Id): a repeat of the same request is answered, not refused. */
+  callIdSent?: boolean;
+  /** The caller's Idempotency-Key: a repeat of the same request gets the first call's id. */
+  idempotencyKey?: string;
+}
+
+/** What an enqueue did: queued `callId`, or found it queued by an earlier, identical request. */
+export interface Enqueued {
+  callId: string;
+  /** True when nothing was queued: the call is the one an earlier request with this key or X-Call-Id queued. */
+  replayed: boolean;
 }
 
 /** What `GET /async-function/status/:callId` answers. */
@@ -72,6 +84,7 @@ export interface AsyncQueueDeps {
   status: StatusStore;
   dead: DeadLetters;
   bodies: Bodies;
+  keys: IdempotencyKeys;
   /** Told of every function that got a call, so an in-process worker starts consuming it at once. */
   onEnqueued?: (fn: string) => void;
 }
@@ -80,21 +93,39 @@ export interface AsyncQueueDeps {
 export class AsyncQueue {
   constructor(private readonly deps: AsyncQueueDeps) {}
 
-  /** Queues a call; 409 when its X-Call-Id was used before, 503 naming NATS when NATS does not answer. */
-  async enqueue(req: EnqueueRequest): Promise<void> {
-    const { link, status, bodies } = this.deps;
+  /**
+   * Queues a call. A repeat of an earlier request (same Idempotency-Key, or same X-Call-Id, with the same
+   * function, method, path, callback URL and body) queues nothing and returns the earlier call's id; a key or
+   * X-Call-Id used for a different request is a 409. 503 naming NATS when NATS does not answer.
+   */
+  async enqueue(req: EnqueueRequest): Promise<Enqueued> {
+    const { link, status, bodies, keys } = this.deps;
     const ctx = await link.get();
+    // Only a caller-chosen id or key can repeat; a random call id needs no fingerprint (and no hashing of the body).
+    const request = req.callIdSent || req.idempotencyKey ? requestFingerprint(req) : undefined;
+    const key = req.idempotencyKey;
+    let claimed = false;
     try {
       await link.ensureConsumer(ctx, req.fn, req.maxInflight);
-      const meta: StatusMeta = { callId: req.callId, fn: req.fn, state: 'queued', attempts: 0, maxAttempts: req.policy.attempts, enqueuedAt: Date.now(), callbackUrl: req.callbackUrl };
+      if (key) {
+        const earlier = await keys.claim(ctx, key, { callId: req.callId, request: request! });
+        if (earlier) {
+          if (earlier.request !== request) throw new ConflictError(`Idempotency-Key "${key}" was used for a different request (call ${earlier.callId}); send a new key for a new call`);
+          return { callId: earlier.callId, replayed: true };
+        }
+        claimed = true;
+      }
+      const meta: StatusMeta = { callId: req.callId, fn: req.fn, state: 'queued', attempts: 0, maxAttempts: req.policy.attempts, enqueuedAt: Date.now(), callbackUrl: req.callbackUrl, request };
       let statusSeq: number;
       try {
         statusSeq = await status.put(ctx, meta, undefined, 0);
       } catch (err) {
-        if (isConflict(err)) throw new ConflictError(`X-Call-Id "${req.callId}" was already used for another call; send a new one or none`);
-        throw err;
+        if (!isConflict(err)) throw err;
+        const first = await status.get(ctx, req.callId);
+        if (request && first?.meta.request === request) return { callId: req.callId, replayed: true };
+        throw new ConflictError(`X-Call-Id "${req.callId}" was already used for another call; send a new one or none`);
       }
-      const work: WorkMeta = { callId: req.callId, fn: req.fn, method: req.method, path: req.path, headers: req.headers, callbackUrl: req.callbackUrl, enqueuedAt: meta.enqueuedAt, policy: req.policy, bodySize: req.body.length, statusSeq };
+      const work: WorkMeta = { callId: req.callId, fn: req.fn, method: req.method, path: req.path, headers: req.headers, callbackUrl: req.callbackUrl, enqueuedAt: meta.enqueuedAt, policy: req.policy, bodySize: req.body.length, statusSeq, request };
       try {
         const { data } = await bodies.pack(ctx, work, req.body, link.names.blobKey(req.callId, 'request'), (m, k) => ({ ...m, bodyKey: k }));
         await ctx.js.publish(link.names.workSubject(req.fn), data, { msgID: req.callId });
@@ -104,9 +135,12 @@ export class AsyncQueue {
         throw err;
       }
     } catch (err) {
+      // Not queued: a retry with the same key must be able to queue it.
+      if (claimed) await keys.release(ctx, key!).catch(() => {});
       throw this.#fail(err);
     }
     this.deps.onEnqueued?.(req.fn);
+    return { callId: req.callId, replayed: false };
   }
 
   /** Where `callId` stands, with its stored result once it has one; 404 when unknown or expired. */
@@ -191,7 +225,7 @@ export class AsyncQueue {
       const current = settings(fn);
       await link.ensureConsumer(ctx, fn, current.maxInflight);
       const enqueuedAt = Date.now();
-      const statusSeq = await status.put(ctx, { callId, fn, state: 'queued', attempts: 0, maxAttempts: current.policy.attempts, enqueuedAt, callbackUrl: work.callbackUrl });
+      const statusSeq = await status.put(ctx, { callId, fn, state: 'queued', attempts: 0, maxAttempts: current.policy.attempts, enqueuedAt, callbackUrl: work.callbackUrl, request: work.request });
       const meta: WorkMeta = { ...work, policy: current.policy, enqueuedAt, statusSeq };
       const { data } = await bodies.pack(ctx, meta, letter.body, link.names.blobKey(callId, 'request'), (m, k) => ({ ...m, bodyKey: k }));
       await ctx.js.publish(link.names.workSubject(meta.fn), data, { msgID: `${callId}.redrive.${Date.now()}` });

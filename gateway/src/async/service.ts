@@ -5,6 +5,7 @@ import type { BlobStore } from '../store/index.ts';
 import { Bodies } from './bodies.ts';
 import type { CallbackOptions } from './callback.ts';
 import { DeadLetters } from './dead-letters.ts';
+import { IdempotencyKeys } from './keys.ts';
 import { AsyncLink } from './link.ts';
 import { asyncNames } from './names.ts';
 import { AsyncQueue } from './queue.ts';
@@ -54,7 +55,7 @@ export function createAsyncService(deps: AsyncServiceDeps): AsyncService {
   const worker = settings.asyncWorker
     ? new QueueWorker({ link, status, dead, bodies, invoker: deps.invoker, metrics: deps.metrics, logger: deps.logger, nats: deps.nats, drainMs: deps.drainMs, discoverMs: deps.discoverMs, callback: deps.callback })
     : null;
-  const queue = new AsyncQueue({ link, status, dead, bodies, onEnqueued: worker ? (fn) => worker.watch(fn) : undefined });
+  const queue = new AsyncQueue({ link, status, dead, bodies, keys: new IdempotencyKeys(link), onEnqueued: worker ? (fn) => worker.watch(fn) : undefined });
   let closed: Promise<void> | null = null;
   return {
     queue,

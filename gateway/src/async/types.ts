@@ -28,6 +28,8 @@ export interface WorkMeta {
   bodySize: number;
   /** Sequence of the "queued" status written with it: the first delivery's compare-and-set needs no read. */
   statusSeq?: number;
+  /** Fingerprint of the request (`requestFingerprint`) when the caller chose the call id or sent an Idempotency-Key. */
+  request?: string;
 }
 
 /** Where a call stands. */
@@ -61,6 +63,8 @@ export interface StatusMeta {
   /** Set once the callback was given up on. */
   callbackError?: string;
   result?: StoredResult;
+  /** As in WorkMeta: a repeat of this request with its call id gets the call back instead of a 409. */
+  request?: string;
 }
 
 /** A dead letter: the call as it was queued, plus why it failed; the request body follows as in the work message. */

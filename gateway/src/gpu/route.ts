@@ -1,5 +1,6 @@
 /** `/function/<gpu function>`: the body is read whole, enqueued on the GPU stream, and the runner's answer sent back. */
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { unlessCallerLeft } from '../caller.ts';
 import { PayloadTooLargeError, SpindleError } from '../errors.ts';
 import type { LiveFunction } from '../functions.ts';
 import type { GatewayMetrics } from '../metrics.ts';
@@ -40,8 +41,10 @@ export async function invokeGpuRoute(
     reply.code(answer.status).header('content-type', answer.contentType).header('x-duration-seconds', (Number(process.hrtime.bigint() - startNs) / 1e9).toFixed(6));
     return reply.send(answer.body);
   } catch (err) {
-    status = err instanceof SpindleError ? err.statusCode : 500;
-    throw err;
+    // A caller that left mid-body (ECONNRESET "aborted") is a 499, logged at debug by the error handler.
+    const e = unlessCallerLeft(request.raw, err);
+    status = e instanceof SpindleError ? e.statusCode : 500;
+    throw e;
   } finally {
     deps.metrics.finish(name, status, Number(process.hrtime.bigint() - startNs) / 1e9);
   }

@@ -9,7 +9,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { isValidName } from '@spindle/schemas';
 import { basicAuth } from '../auth.ts';
 import { callbackUrl } from '../async/callback.ts';
-import { CALL_ID } from '../async/names.ts';
+import { CALL_ID, IDEMPOTENCY_KEY } from '../async/names.ts';
 import { asyncPolicy } from '../async/policy.ts';
 import type { AsyncQueue } from '../async/queue.ts';
 import { BadRequestError, NotFoundError } from '../errors.ts';
@@ -42,7 +42,18 @@ interface Target {
   fn: string;
   path: string;
   callId: string;
+  /** The caller chose the call id (X-Call-Id). */
+  callIdSent: boolean;
+  idempotencyKey?: string;
   callbackUrl?: string;
+}
+
+/** The Idempotency-Key header's key: bare, or quoted as the IETF draft writes it (a structured-field string). */
+function idempotencyKey(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const key = /^"(.*)"$/.exec(header)?.[1] ?? header;
+  if (!IDEMPOTENCY_KEY.test(key)) throw new BadRequestError(`header "Idempotency-Key" must be 1 to 255 letters, digits or "-_.:~+/=" (optionally in double quotes), got "${header.slice(0, 200)}"`);
+  return key;
 }
 
 /** Parses `/async-function/name[.openfaas-fn][/rest][?q]` and the async headers; 400 names what is wrong, 404 for an unknown function. */
@@ -65,7 +76,8 @@ function target(req: FastifyRequest, functions: FunctionService): Target {
   if (sentId !== undefined && !CALL_ID.test(sentId)) throw new BadRequestError(`header "X-Call-Id" must be 1 to 128 letters, digits, "-" or "_", got "${sentId.slice(0, 200)}"`);
   const cb = one(req.headers['x-callback-url']);
   if (cb !== undefined && !callbackUrl(cb)) throw new BadRequestError(`header "X-Callback-Url" must be an absolute http:// or https:// URL, got "${cb.slice(0, 200)}"`);
-  return { fn, path: (slash < 0 ? '/' : rest.slice(slash)) + (q < 0 ? '' : url.slice(q)), callId: sentId || randomUUID(), callbackUrl: cb };
+  const key = idempotencyKey(one(req.headers['idempotency-key']));
+  return { fn, path: (slash < 0 ? '/' : rest.slice(slash)) + (q < 0 ? '' : url.slice(q)), callId: sentId || randomUUID(), callIdSent: sentId !== undefined, idempotencyKey: key, callbackUrl: cb };
 }
 
 /** The async routes, each scope with its own body handling and auth. */
@@ -90,8 +102,11 @@ export function asyncRoutes(deps: AsyncRoutesDeps): FastifyPluginAsync {
         const t = targets.get(req)!;
         const { maxInflight, policy } = settings(t.fn);
         const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-        await deps.queue.enqueue({ fn: t.fn, callId: t.callId, method: req.method, path: t.path, headers: keptHeaders(req.headers), body, callbackUrl: t.callbackUrl, maxInflight, policy });
-        return reply.code(202).header('x-call-id', t.callId).send();
+        const { callId, replayed } = await deps.queue.enqueue({ ...t, method: req.method, headers: keptHeaders(req.headers), body, maxInflight, policy });
+        // A repeat (same Idempotency-Key or X-Call-Id, same request) is answered like the first request; the
+        // header (Stripe's name) tells a client that looks that nothing new was queued.
+        if (replayed) reply.header('idempotent-replayed', 'true');
+        return reply.code(202).header('x-call-id', callId).send();
       };
       for (const url of ['/async-function/:name', '/async-function/:name/*']) pub.route({ method: ['POST', 'PUT', 'PATCH'], url, bodyLimit: deps.maxBodyBytes, handler: enqueue });
     });

@@ -6,7 +6,8 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { errors as undiciErrors, type Dispatcher } from 'undici';
 import { isValidName } from '@spindle/schemas';
 import { HOP_HEADERS, passOnHeaders } from '../http-headers.ts';
-import { BadGatewayError, BadRequestError, NotFoundError, PayloadTooLargeError, SpindleError, TimeoutError } from '../errors.ts';
+import { callerLeft } from '../caller.ts';
+import { BadGatewayError, BadRequestError, ClientClosedError, NotFoundError, PayloadTooLargeError, SpindleError, TimeoutError } from '../errors.ts';
 import { NAMESPACE, type FunctionService, type LiveFunction } from '../functions.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import type { Lease, Provider } from '../provider/types.ts';
@@ -73,7 +74,7 @@ function asHttpError(err: unknown, name: string, timeoutMs: number, replicaId: s
 }
 
 /** Where invocation failures are logged (pino or fastify's logger). */
-type WarnLogger = { warn(obj: object, msg?: string): void };
+type WarnLogger = { warn(obj: object, msg?: string): void; debug(obj: object, msg?: string): void };
 
 /** Renders a catalogue error straight onto a raw response (paths that bypass fastify's reply). */
 export function writeError(res: ServerResponse, e: SpindleError, callId?: string): void {
@@ -139,8 +140,11 @@ async function proxyToReplica(req: IncomingMessage, res: ServerResponse, name: s
       },
     );
   } catch (err) {
-    const e = asHttpError(err, name, fn.timeoutMs, lease?.replicaId ?? '');
-    if (e.statusCode >= 500 && e.statusCode !== 504 && e.statusCode !== 503) log.warn({ err, function: name, replica: lease?.replicaId }, 'invocation failed');
+    // The caller leaving (a reset mid-body, or gone before the answer was written) breaks the call from our
+    // side: that is a 499, not a replica failure, and not worth more than a debug line.
+    const e = closed || callerLeft(req) ? new ClientClosedError(undefined, err) : asHttpError(err, name, fn.timeoutMs, lease?.replicaId ?? '');
+    if (e instanceof ClientClosedError) log.debug({ err, function: name, replica: lease?.replicaId }, 'caller left before the answer');
+    else if (e.statusCode >= 500 && e.statusCode !== 504 && e.statusCode !== 503) log.warn({ err, function: name, replica: lease?.replicaId }, 'invocation failed');
     if (!res.headersSent) status = e.statusCode;
     writeError(res, e, callId);
   } finally {

@@ -1,5 +1,6 @@
 /** `GET /system/logs`: newline-delimited JSON log lines, streamed while `follow=true` (what faas-cli reads). */
 import type { FastifyPluginAsync } from 'fastify';
+import { endOnCallerFin } from '../caller.ts';
 import { BadRequestError, NotFoundError } from '../errors.ts';
 import type { FunctionService } from '../functions.ts';
 import type { LogHub } from '../logs.ts';
@@ -36,6 +37,8 @@ export function logRoutes(functions: FunctionService, logs: LogHub): FastifyPlug
       res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' });
       // Send the headers now: a follower with nothing to replay must not wait for the first line.
       res.flushHeaders();
+      // HEAD: no lines, and nothing to follow.
+      if (req.method === 'HEAD') return void res.end();
       for (const entry of logs.history(name, tail, since)) res.write(JSON.stringify(entry) + '\n');
       if (!follow) return void res.end();
       const stop = logs.follow(name, (entry) => res.write(JSON.stringify(entry) + '\n'));
@@ -46,6 +49,7 @@ export function logRoutes(functions: FunctionService, logs: LogHub): FastifyPlug
         stop();
         clearInterval(ping);
       });
+      endOnCallerFin(req.raw, res);
     });
   };
 }

@@ -1,6 +1,7 @@
 /** The runs API: start (`POST /graphs/:name/runs`), inspect, stream events (SSE), cancel, list. */
 import type { FastifyPluginAsync } from 'fastify';
 import type { RunEvent } from '@spindle/schemas';
+import { endOnCallerFin } from '../caller.ts';
 import { BadRequestError, NotFoundError } from '../errors.ts';
 import type { RunEvents } from '../graphs/events.ts';
 import type { GraphExecutor } from '../graphs/executor.ts';
@@ -8,6 +9,8 @@ import type { RunRecord, RunStore } from '../graphs/store.ts';
 import { boundedBody, validName } from './validate.ts';
 
 const STATUSES = new Set(['queued', 'running', 'succeeded', 'failed', 'cancelled']);
+/** Event numbers are a Postgres `int` (run_events.seq): a larger Last-Event-ID names no event and broke the replay query. */
+const MAX_EVENT_SEQ = 2_147_483_647;
 
 function view(run: RunRecord) {
   return {
@@ -72,10 +75,12 @@ export function runRoutes(executor: GraphExecutor, runs: RunStore, events: RunEv
       const run = await runs.get(req.params.id);
       if (!run) throw new NotFoundError(`run "${req.params.id}" does not exist`);
       const after = Number(req.headers['last-event-id'] ?? req.query.after ?? 0);
-      if (!Number.isInteger(after) || after < 0) throw new BadRequestError('Last-Event-ID must be an event number');
+      if (!Number.isInteger(after) || after < 0 || after > MAX_EVENT_SEQ) throw new BadRequestError(`Last-Event-ID (or query "after") must be an event number from 0 to ${MAX_EVENT_SEQ}`);
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+      // HEAD: the headers are the whole answer (node would hold them back until a body byte that never comes).
+      if (req.method === 'HEAD') return void res.end();
       res.write(': spindle run events\n\n');
       const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
       const stop = events.subscribe(
@@ -93,6 +98,7 @@ export function runRoutes(executor: GraphExecutor, runs: RunStore, events: RunEv
         clearInterval(ping);
         stop();
       });
+      endOnCallerFin(req.raw, res);
     });
   };
 }
