@@ -23,6 +23,8 @@ export interface PlatformConfig {
   readyWaitMs: number;
   defaultTimeoutMs: number;
   drainMs: number;
+  /** How long a replica may take to report ready before it is killed and restarted with backoff (0: no limit). */
+  startTimeoutMs: number;
   logLevel: string;
   /** Redis for GPU work (Redis Streams). */
   redisUrl: string;
@@ -78,6 +80,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): PlatformCon
     readyWaitMs: num(env.SPINDLE_READY_WAIT_MS, 10_000, 'SPINDLE_READY_WAIT_MS'),
     defaultTimeoutMs: num(env.SPINDLE_DEFAULT_TIMEOUT_MS, 60_000, 'SPINDLE_DEFAULT_TIMEOUT_MS'),
     drainMs: num(env.SPINDLE_DRAIN_MS, 30_000, 'SPINDLE_DRAIN_MS'),
+    startTimeoutMs: num(env.SPINDLE_START_TIMEOUT_MS, 30_000, 'SPINDLE_START_TIMEOUT_MS'),
     logLevel: env.LOG_LEVEL ?? 'info',
     redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379',
     redisPrefix: env.SPINDLE_REDIS_PREFIX || 'spindle',

@@ -88,7 +88,7 @@ export async function createPlatform(config: PlatformConfig, logger: Logger = pi
   // Metrics read replica counts at scrape time, hence the late-bound references.
   let functions: FunctionService | undefined;
   const metrics = new GatewayMetrics(() => (functions?.all() ?? []).map((f) => ({ name: f.record.name, replicas: provider.status(f.record.name)?.availableReplicas ?? 0 })));
-  const provider = new LocalProvider({ runDir: join(config.dataDir, 'run'), logs, logger, drainMs: config.drainMs, replicaEnv, onRestart: (name) => metrics.replicaRestarted(name) });
+  const provider = new LocalProvider({ runDir: join(config.dataDir, 'run'), logs, logger, drainMs: config.drainMs, startTimeoutMs: config.startTimeoutMs, replicaEnv, onRestart: (name) => metrics.replicaRestarted(name) });
   // GPU functions: two Redis connections (commands; the blocking reply reader). The gateway starts
   // and serves replicas while Redis is down; GPU calls answer 503 until it is up.
   const redisOpts = { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false, retryStrategy: (n: number) => Math.min(n * 200, 2000) };

@@ -1,5 +1,6 @@
-/** `spindle run GRAPH [--input FILE|-] [--follow]`: start a run, show a live line per node, print the output. */
+/** `spindle run GRAPH [--input FILE|-|JSON] [--data JSON] [--follow]`: start a run, show a live line per node, print the output. */
 import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { RunEvent } from '@spindle/schemas';
 import { CliError, UsageError } from '../errors.ts';
@@ -7,15 +8,21 @@ import { getGraph, getRun, runEvents, startRun } from '../graphs.ts';
 import { eprintln, println, type CliIo } from '../io.ts';
 import { CommandContext, withCommon } from './context.ts';
 
-async function readInput(io: CliIo, source: string | undefined, data: string | undefined): Promise<unknown> {
+/**
+ * The run input: `--input FILE`, `--input -` (stdin), `--input JSON` (a value that starts with `{` or `[`,
+ * as people type it after seeing `--data`), or `--data JSON`; undefined when none is given.
+ */
+export async function readInput(io: CliIo, source: string | undefined, data: string | undefined): Promise<unknown> {
   let text: string | undefined = data;
-  if (source === '-') {
+  if (source !== undefined && /^\s*[[{]/.test(source)) {
+    text = source;
+  } else if (source === '-') {
     const chunks: Buffer[] = [];
     for await (const c of io.stdin) chunks.push(Buffer.from(c as Buffer));
     text = Buffer.concat(chunks).toString('utf8');
   } else if (source) {
-    text = await readFile(source, 'utf8').catch((err: Error) => {
-      throw new UsageError(`cannot read --input ${source}: ${err.message}`);
+    text = await readFile(resolve(io.cwd, source), 'utf8').catch((err: Error) => {
+      throw new UsageError(`cannot read --input ${source}: ${err.message} (--input takes a JSON file, - for stdin, or inline JSON such as '{"name":"Ada"}')`);
     });
   }
   if (text === undefined) return undefined;
@@ -61,9 +68,9 @@ class NodeLines {
 /** Adds `spindle run` to the program. */
 export function register(program: Command, io: CliIo): void {
   withCommon(program.command('run'))
-    .description("start a graph run and print its output (input: --input FILE, '-' for stdin, --data JSON, or the graph's example)")
+    .description("start a graph run and print its output (input: --input FILE, '-' for stdin or inline JSON, --data JSON, or the graph's example)")
     .argument('<graph>', 'graph name')
-    .option('-i, --input <file>', 'JSON file with the run input, or - for stdin')
+    .option('-i, --input <file|json>', "the run input: a JSON file, - for stdin, or inline JSON ('{\"name\":\"Ada\"}')")
     .option('-d, --data <json>', 'the run input as inline JSON')
     .option('--follow', 'show a live line per node while the run goes')
     .action(async (graph: string, flags: { input?: string; data?: string; follow?: boolean; gateway?: string; yaml: string }) => {

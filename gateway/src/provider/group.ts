@@ -1,31 +1,43 @@
-/** The replicas of one function: rolling updates, crash restarts with backoff, scaling, least-in-flight picking. */
+/** The replicas of one function: rolling updates, crash restarts with backoff, start timeouts, scaling, least-in-flight picking. */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { backoffDelay, type Backoff } from '@spindle/schemas';
 import type { ProviderFunctionSpec } from './types.ts';
 import type { Replica } from './replica.ts';
 
 /** Builds a replica process for a spec (the provider supplies env, cwd and logging). */
 export type ReplicaFactory = (spec: ProviderFunctionSpec, id: string) => Replica;
 
-const BACKOFF_MIN_MS = 100;
-const BACKOFF_MAX_MS = 10_000;
-/** A replica that stayed up this long resets the crash backoff. */
+/** Waits between restarts of a replica that crashed or never got ready (the shared equal-jitter backoff). */
+const RESTART_BACKOFF: Backoff = { minMs: 100, maxMs: 10_000 };
+/** A replica that stayed ready this long resets the crash backoff. */
 const HEALTHY_AFTER_MS = 10_000;
+/** How long a replica may take to report ready before it is killed and restarted (`SPINDLE_START_TIMEOUT_MS`). */
+export const DEFAULT_START_TIMEOUT_MS = 30_000;
 
-/** One function's replica set. Emits `ready` whenever a replica becomes routable, `restart` when a crashed one is replaced. */
+/**
+ * One function's replica set. Emits `ready` whenever a replica becomes routable, `restart` when a
+ * replica that crashed or never got ready is replaced.
+ */
 export class FunctionGroup extends EventEmitter {
   private current: Replica[] = [];
+  /** Replicas of older versions, serving until the current version is ready (a rollout in progress). */
   private previous: Replica[] = [];
-  private crashes = 0;
+  /** Failures in a row per version (crashes and start timeouts), for the restart backoff. */
+  private readonly failures = new Map<number, number>();
   private closed = false;
-  private readonly restartTimers = new Set<NodeJS.Timeout>();
-  private readonly versionOf = new WeakMap<Replica, number>();
+  /** Pending restarts and the version each will start, so a version waiting for one is still "running". */
+  private readonly restartTimers = new Map<NodeJS.Timeout, number>();
+  private readonly specOf = new WeakMap<Replica, ProviderFunctionSpec>();
+  /** Old-version replicas that hold a serving slot during a stalled rollout: replaced when they die. */
+  private readonly keepers = new WeakSet<Replica>();
   spec: ProviderFunctionSpec;
 
   constructor(
     spec: ProviderFunctionSpec,
     private readonly make: ReplicaFactory,
     private readonly drainMs: number,
+    private readonly startTimeoutMs = DEFAULT_START_TIMEOUT_MS,
   ) {
     super();
     this.setMaxListeners(0);
@@ -38,7 +50,7 @@ export class FunctionGroup extends EventEmitter {
     this.previous.push(...this.current);
     this.current = [];
     this.spec = spec;
-    this.crashes = 0;
+    this.failures.delete(spec.version);
     this.grow(Math.max(spec.replicas, this.previous.length > 0 ? 1 : 0));
     this.retireWhenReady();
   }
@@ -92,9 +104,9 @@ export class FunctionGroup extends EventEmitter {
     return { replicas: this.spec.replicas, availableReplicas: ready };
   }
 
-  /** Versions that still have a replica (starting, serving or draining). */
+  /** Versions that still have a replica (starting, serving or draining) or one about to be restarted. */
   runningVersions(): Set<number> {
-    return new Set([...this.current, ...this.previous].map((r) => this.versionOf.get(r)!));
+    return new Set([...[...this.current, ...this.previous].map((r) => this.specOf.get(r)!.version), ...this.restartTimers.values()]);
   }
 
   /** Every replica, for diagnostics and tests. */
@@ -105,7 +117,8 @@ export class FunctionGroup extends EventEmitter {
   /** Stops everything, letting in-flight requests finish within the drain period. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const t of this.restartTimers) clearTimeout(t);
+    for (const t of this.restartTimers.keys()) clearTimeout(t);
+    this.restartTimers.clear();
     await Promise.all([...this.current, ...this.previous].map((r) => r.stop(this.drainMs)));
     this.current = [];
     this.previous = [];
@@ -115,38 +128,65 @@ export class FunctionGroup extends EventEmitter {
     for (let i = 0; i < n; i++) this.launch();
   }
 
-  private launch(): Replica {
-    const id = `${this.spec.name}-${this.spec.version}-${randomBytes(3).toString('hex')}`;
-    const replica = this.make(this.spec, id);
-    const version = this.spec.version;
-    this.versionOf.set(replica, version);
-    this.current.push(replica);
+  /** Starts a replica of `spec` (the current version unless an old one is being kept alive). */
+  private launch(spec: ProviderFunctionSpec = this.spec): Replica {
+    const id = `${spec.name}-${spec.version}-${randomBytes(3).toString('hex')}`;
+    const replica = this.make(spec, id);
+    this.specOf.set(replica, spec);
+    (spec.version === this.spec.version ? this.current : this.previous).push(replica);
     replica.on('ready', () => {
       this.emit('ready');
       this.retireWhenReady();
     });
-    replica.on('exit', (_code: number | null, _signal: string | null, wasStopped: boolean) => {
+    replica.on('exit', (code: number | null, signal: string | null, wasStopped: boolean) => {
       this.current = this.current.filter((r) => r !== replica);
       this.previous = this.previous.filter((r) => r !== replica);
-      if (wasStopped || this.closed || version !== this.spec.version) return;
-      // An unexpected exit: restart with exponential backoff, reset once a replica stays healthy.
-      if (Date.now() - replica.startedAt > HEALTHY_AFTER_MS) this.crashes = 0;
-      const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** this.crashes++);
-      const live = this.current.filter((r) => r.state !== 'draining').length;
-      if (live >= this.spec.replicas) return;
-      const timer = setTimeout(() => {
-        this.restartTimers.delete(timer);
-        if (this.closed || version !== this.spec.version) return;
-        const stillLive = this.current.filter((r) => r.state !== 'draining').length;
-        if (stillLive < this.spec.replicas) {
-          this.emit('restart');
-          this.launch();
-        }
-      }, delay);
-      this.restartTimers.add(timer);
+      if (wasStopped || this.closed) return;
+      this.failed(replica, spec, code, signal);
     });
-    replica.start();
+    replica.start(this.startTimeoutMs);
     return replica;
+  }
+
+  /** A replica crashed or never got ready: restart it with backoff if its version still needs it. */
+  private failed(replica: Replica, spec: ProviderFunctionSpec, code: number | null, signal: string | null): void {
+    const old = spec.version !== this.spec.version;
+    // An old-version replica that was serving (or stood in for one that was) keeps its slot while the rollout is stalled.
+    const keeper = old && (replica.readyAt !== null || this.keepers.has(replica));
+    const what = replica.startTimedOut ? 'did not get ready in time' : `exited unexpectedly (${signal ? `signal ${signal}` : `code ${code}`})`;
+    if (!this.wanted(spec, keeper)) {
+      if (old && !replica.startTimedOut) replica.note(`replica of version ${spec.version} ${what}; version ${this.spec.version} serves instead`);
+      return;
+    }
+    if (replica.readyAt !== null && Date.now() - replica.readyAt > HEALTHY_AFTER_MS) this.failures.set(spec.version, 0);
+    const attempt = (this.failures.get(spec.version) ?? 0) + 1;
+    this.failures.set(spec.version, attempt);
+    const delay = backoffDelay(attempt, RESTART_BACKOFF);
+    const why = old ? `version ${this.spec.version} is not ready yet, so a version ${spec.version} replica replaces it` : 'a new replica replaces it';
+    replica.note(`replica ${what}; ${why} in ${delay} ms (failure ${attempt} in a row)`, replica.startTimedOut || attempt > 1 ? 'error' : 'warn');
+    const timer = setTimeout(() => {
+      this.restartTimers.delete(timer);
+      if (this.closed || !this.wanted(spec, keeper)) return;
+      this.emit('restart');
+      const next = this.launch(spec.version === this.spec.version ? this.spec : spec);
+      if (keeper) this.keepers.add(next);
+    }, delay);
+    this.restartTimers.set(timer, spec.version);
+  }
+
+  /**
+   * Whether a replica of `spec` should be started again: the current version while it has fewer live
+   * replicas than wanted; an old version only for a serving slot (`keeper`) while the current version
+   * is not ready (a stalled rollout), so the function keeps answering.
+   */
+  private wanted(spec: ProviderFunctionSpec, keeper: boolean): boolean {
+    if (spec.version === this.spec.version) return this.current.filter((r) => r.state !== 'draining').length < this.spec.replicas;
+    return keeper && !this.rolledOut();
+  }
+
+  /** The current version has a ready replica for each one wanted (at least one). */
+  private rolledOut(): boolean {
+    return this.current.filter((r) => r.state === 'ready').length >= Math.max(1, this.spec.replicas);
   }
 
   private retire(replica: Replica): void {
@@ -155,11 +195,10 @@ export class FunctionGroup extends EventEmitter {
 
   /** Once the current version has a ready replica for each one wanted, the previous version drains. */
   private retireWhenReady(): void {
-    if (this.previous.length === 0) return;
-    const ready = this.current.filter((r) => r.state === 'ready').length;
-    if (ready < Math.max(1, this.spec.replicas)) return;
+    if (this.previous.length === 0 || !this.rolledOut()) return;
     const old = this.previous;
     this.previous = [];
+    for (const v of this.failures.keys()) if (v !== this.spec.version) this.failures.delete(v);
     for (const r of old) this.retire(r);
   }
 }

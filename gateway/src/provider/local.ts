@@ -21,6 +21,8 @@ export interface LocalProviderOptions {
   replicaEnv: Record<string, string>;
   /** How long a retired replica may take to finish in-flight work. */
   drainMs?: number;
+  /** How long a replica may take to report ready before it is killed and restarted (0: no limit). */
+  startTimeoutMs?: number;
   /** Called when a replica that exited unexpectedly is replaced (spindle_replica_restarts_total). */
   onRestart?: (name: string) => void;
 }
@@ -47,7 +49,7 @@ export class LocalProvider implements Provider {
     const group = this.groups.get(spec.name);
     if (group) group.update(spec);
     else {
-      const created = new FunctionGroup(spec, (s, id) => this.makeReplica(s, id), this.opts.drainMs ?? 30_000);
+      const created = new FunctionGroup(spec, (s, id) => this.makeReplica(s, id), this.opts.drainMs ?? 30_000, this.opts.startTimeoutMs);
       created.on('restart', () => this.opts.onRestart?.(spec.name));
       this.groups.set(spec.name, created);
     }

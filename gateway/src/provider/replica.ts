@@ -25,6 +25,8 @@ export interface ReplicaOptions {
  * A child process and the pool that talks to it. Events: `ready`, `exit` (code, signal, wasStopped).
  * The replica is ready once the watchdog reports its port over IPC: that happens after the bundle
  * (the handler included) has loaded and the server listens, so no extra probe delays a cold start.
+ * One that has not reported ready within its start timeout is killed; its `exit` then counts as a
+ * failure (wasStopped false) and `startTimedOut` says why.
  */
 export class Replica extends EventEmitter {
   readonly id: string;
@@ -32,8 +34,13 @@ export class Replica extends EventEmitter {
   inflight = 0;
   pool: Pool | null = null;
   readonly startedAt = Date.now();
+  /** When the replica became routable; null while starting (or if it never did). */
+  readyAt: number | null = null;
+  /** True when the replica was killed for not reporting ready within its start timeout. */
+  startTimedOut = false;
   private child: ChildProcess | null = null;
   private stopping = false;
+  private startTimer: NodeJS.Timeout | null = null;
   private readonly exited: Promise<void>;
   private resolveExited!: () => void;
 
@@ -43,8 +50,11 @@ export class Replica extends EventEmitter {
     this.exited = new Promise((r) => (this.resolveExited = r));
   }
 
-  /** Spawns the process. */
-  start(): void {
+  /**
+   * Spawns the process. A replica that has not reported ready after `startTimeoutMs` (0: no limit) is
+   * killed, with a line in the function's logs saying so.
+   */
+  start(startTimeoutMs = 0): void {
     const { opts } = this;
     const child = spawn(process.execPath, [opts.bundlePath], {
       cwd: opts.cwd,
@@ -65,6 +75,8 @@ export class Replica extends EventEmitter {
           keepAliveMaxTimeout: 600_000,
         });
         this.state = 'ready';
+        this.readyAt = Date.now();
+        this.clearStartTimer();
         this.emit('ready');
       } else if (msg?.type === 'progress' && typeof msg.callId === 'string') {
         opts.onProgress({ name: opts.name, callId: msg.callId, fraction: Number(msg.fraction) || 0, message: msg.message ?? null });
@@ -72,6 +84,7 @@ export class Replica extends EventEmitter {
     });
     child.on('error', (err) => opts.logger.error({ err, replica: this.id }, 'replica process error'));
     child.on('exit', (code, signal) => {
+      this.clearStartTimer();
       const wasStopped = this.stopping;
       this.state = 'stopped';
       // destroy() fails requests still in flight; the invoke route turns that into a 502.
@@ -79,6 +92,27 @@ export class Replica extends EventEmitter {
       this.resolveExited();
       this.emit('exit', code, signal, wasStopped);
     });
+    if (startTimeoutMs > 0) {
+      this.startTimer = setTimeout(() => {
+        this.startTimer = null;
+        if (this.state !== 'starting' || this.stopping) return;
+        this.startTimedOut = true;
+        // SIGKILL: a replica that never got ready has no work to drain, and a blocked event loop ignores SIGTERM.
+        this.note(`replica did not report ready within ${startTimeoutMs} ms (SPINDLE_START_TIMEOUT_MS); killing it`, 'error');
+        this.child?.kill('SIGKILL');
+      }, startTimeoutMs);
+    }
+  }
+
+  /** Writes a line about this replica into the function's logs (`spindle logs NAME`) and the gateway log. */
+  note(text: string, level: 'info' | 'warn' | 'error' = 'warn'): void {
+    this.opts.logs.push(this.opts.name, this.id, `[spindle] ${text}`);
+    this.opts.logger[level]({ function: this.opts.name, replica: this.id }, text);
+  }
+
+  private clearStartTimer(): void {
+    if (this.startTimer) clearTimeout(this.startTimer);
+    this.startTimer = null;
   }
 
   /** Process id, for tests and diagnostics. */
