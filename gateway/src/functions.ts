@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { ANNOTATIONS, LABELS, NAMESPACE, parseDuration, type DeployRequest, type FunctionStatus } from '@spindle/schemas';
 import { BadRequestError, NotFoundError, UnavailableError, type SpindleError } from './errors.ts';
 import type { GatewayMetrics } from './metrics.ts';
-import { GPU_QUEUE_LABEL, isGpuSpec, type GpuService } from './gpu/service.ts';
+import { isGpuSpec } from './gpu/service.ts';
 import type { Provider, ProviderFunctionSpec } from './provider/types.ts';
 import type { BundleStore, DeploymentStore, SecretStore } from './store/index.ts';
 import type { DeploymentRecord } from './store/types.ts';
@@ -12,28 +12,31 @@ const IMAGE = /^bundle:\/\/sha256:([a-f0-9]{64})$/;
 export { NAMESPACE };
 export const DEFAULT_MAX_REPLICAS = 20;
 
+/** Where a function runs: `control` functions as replicas, `gpu` functions in the one GPU runner. */
+export type Plane = 'control' | 'gpu';
+
 /** What the invoke path needs about a function, kept in memory so invoking never touches the database. */
 export interface LiveFunction {
   record: DeploymentRecord;
+  plane: Plane;
+  /** The provider that runs it (the call core dispatches to it). */
+  provider: Provider;
   timeoutMs: number;
   minReplicas: number;
   maxReplicas: number;
-  /** Set for GPU functions: they run in the GPU runner, not as replicas. */
-  gpu?: { queueLimit: number };
 }
 
 export interface FunctionServiceDeps {
   deployments: DeploymentStore;
   bundles: BundleStore;
   secrets: SecretStore;
-  provider: Provider;
+  /** A provider per plane; without a `gpu` one, a GPU deploy is a 400. */
+  providers: { control: Provider; gpu?: Provider };
   metrics: GatewayMetrics;
   /** Where bundles are copied out of the object store so `node` can run them. */
   bundleDir: string;
   logger: Logger;
   defaultTimeoutMs: number;
-  /** GPU functions (Redis stream + runner); without it a GPU deploy is a 400. */
-  gpu?: GpuService;
 }
 
 function intLabel(labels: Record<string, string> | undefined, key: string, fallback: number): number {
@@ -135,20 +138,20 @@ export class FunctionService {
     if (!existed && !this.live.has(name)) throw new NotFoundError(`function "${name}" is not deployed`);
     const fn = this.live.get(name);
     this.live.delete(name);
-    if (fn?.gpu || (!fn && this.deps.gpu)) await this.deps.gpu?.remove(name);
-    if (!fn?.gpu) await this.deps.provider.remove(name);
+    // Not live (a restore that failed): whichever provider may still hold it lets it go.
+    const providers = fn ? [fn.provider] : Object.values(this.deps.providers).filter((p): p is Provider => p !== undefined);
+    await Promise.all(providers.map((p) => p.remove(name)));
   }
 
   /** Sets the replica count: 0 scales to zero, anything else is kept within the scaling labels. */
   async scale(name: string, replicas: number): Promise<number> {
     const fn = this.live.get(name);
     if (!fn) throw new NotFoundError(`function "${name}" is not deployed`);
-    // GPU functions have no replicas: they live in the one GPU runner.
-    if (fn.gpu) return 1;
     const wanted = replicas === 0 ? 0 : Math.min(fn.maxReplicas, Math.max(fn.minReplicas, replicas));
+    // GPU functions have no replicas to scale: they live in the one GPU runner.
+    if (!fn.provider.scale(name, wanted)) return fn.provider.status(name)?.replicas ?? 1;
     const record = await this.deps.deployments.setReplicas(name, wanted);
     if (record) fn.record = record;
-    this.deps.provider.scale(name, wanted);
     return wanted;
   }
 
@@ -157,9 +160,7 @@ export class FunctionService {
     const fn = this.live.get(name);
     if (!fn) throw new NotFoundError(`function "${name}" is not deployed`);
     const { spec } = fn.record;
-    const counts = fn.gpu
-      ? { replicas: 1, availableReplicas: this.deps.gpu?.available(name) ?? 0 }
-      : (this.deps.provider.status(name) ?? { replicas: 0, availableReplicas: 0 });
+    const counts = fn.provider.status(name) ?? { replicas: 0, availableReplicas: 0 };
     return {
       name,
       image: spec.image,
@@ -212,14 +213,9 @@ export class FunctionService {
     const digest = bundleDigest(record.spec.image);
     const bundlePath = await this.deps.bundles.localCopy(digest, this.deps.bundleDir, '.mjs');
     if (!bundlePath) throw new BadRequestError(`bundle sha256:${digest} is missing from the object store`);
-    if (isGpuSpec(record.spec)) {
-      if (!this.deps.gpu) throw new BadRequestError(`function "${record.name}" is a GPU function, and this gateway has no GPU runner configured`);
-      await this.deps.gpu.deploy(record, bundlePath, timeoutMs);
-      const queueLimit = intLabel(record.spec.labels, GPU_QUEUE_LABEL, 1000);
-      this.live.set(record.name, { record, timeoutMs, minReplicas: 1, maxReplicas: 1, gpu: { queueLimit } });
-      return;
-    }
-    const replicas = record.replicas ?? bounds.min;
+    const plane: Plane = isGpuSpec(record.spec) ? 'gpu' : 'control';
+    const provider = this.deps.providers[plane];
+    if (!provider) throw new BadRequestError(`function "${record.name}" is a GPU function, and this gateway has no GPU runner configured`);
     const spec: ProviderFunctionSpec = {
       name: record.name,
       version: record.version,
@@ -228,10 +224,15 @@ export class FunctionService {
       secrets: await this.secretValues(record.spec.secrets ?? []),
       minReplicas: bounds.min,
       maxReplicas: bounds.max,
-      replicas,
+      replicas: record.replicas ?? bounds.min,
       timeoutMs,
+      labels: record.spec.labels ?? {},
+      annotations: record.spec.annotations ?? {},
     };
-    await this.deps.provider.deploy(spec);
-    this.live.set(record.name, { record, timeoutMs, minReplicas: bounds.min, maxReplicas: bounds.max });
+    // A function that moved plane (control ↔ gpu) leaves the other provider.
+    const previous = this.live.get(record.name);
+    if (previous && previous.provider !== provider) await previous.provider.remove(record.name);
+    await provider.deploy(spec);
+    this.live.set(record.name, { record, plane, provider, timeoutMs, minReplicas: bounds.min, maxReplicas: bounds.max });
   }
 }

@@ -19,6 +19,7 @@ import { Redis } from 'ioredis';
 import { GpuClient } from './gpu/client.ts';
 import { GpuService } from './gpu/service.ts';
 import { NatsLink } from './nats.ts';
+import { GpuProvider } from './provider/gpu.ts';
 import { LocalProvider } from './provider/local.ts';
 import { buildGateway } from './server.ts';
 import {
@@ -87,7 +88,7 @@ export async function createPlatform(config: PlatformConfig, logger: Logger = pi
   const replicaEnv: Record<string, string> = { SPINDLE_ARTIFACTS_TOKEN: artifactsToken };
   // Metrics read replica counts at scrape time, hence the late-bound references.
   let functions: FunctionService | undefined;
-  const metrics = new GatewayMetrics(() => (functions?.all() ?? []).map((f) => ({ name: f.record.name, replicas: provider.status(f.record.name)?.availableReplicas ?? 0 })));
+  const metrics = new GatewayMetrics(() => (functions?.all() ?? []).map((f) => ({ name: f.record.name, replicas: f.provider.status(f.record.name)?.availableReplicas ?? 0 })));
   const provider = new LocalProvider({ runDir: join(config.dataDir, 'run'), logs, logger, drainMs: config.drainMs, startTimeoutMs: config.startTimeoutMs, replicaEnv, onRestart: (name) => metrics.replicaRestarted(name) });
   // GPU functions: two Redis connections (commands; the blocking reply reader). The gateway starts
   // and serves replicas while Redis is down; GPU calls answer 503 until it is up.
@@ -101,12 +102,12 @@ export async function createPlatform(config: PlatformConfig, logger: Logger = pi
   await gpuClient.ready();
   const bundles = new BundleStore(db, blobs);
   const gpu = new GpuService(gpuClient, bundles, join(config.dataDir, 'bundles'), metrics.registry);
+  const gpuProvider = new GpuProvider(gpu);
   functions = new FunctionService({
-    gpu,
     deployments: new DeploymentStore(db),
     bundles,
     secrets,
-    provider,
+    providers: { control: provider, gpu: gpuProvider },
     metrics,
     bundleDir: join(config.dataDir, 'bundles'),
     logger,
@@ -114,7 +115,7 @@ export async function createPlatform(config: PlatformConfig, logger: Logger = pi
   });
 
   const fns = functions;
-  const invoker = new Invoker({ functions: fns, provider, metrics, readyWaitMs: config.readyWaitMs, gpu });
+  const invoker = new Invoker({ functions: fns, metrics, readyWaitMs: config.readyWaitMs, maxBodyBytes: config.maxBodyBytes });
   const asyncCalls = createAsyncService({ nats, blobs, invoker: new LocalAsyncInvoker(invoker), metrics, logger, settings: config, drainMs: config.drainMs });
   metrics.asyncDepth = () => asyncCalls.depth();
   const graphs = new GraphStore(db);
@@ -131,7 +132,7 @@ export async function createPlatform(config: PlatformConfig, logger: Logger = pi
     hasFunction: (name) => fns.lookup(name) !== undefined,
     // Progress comes from replicas (IPC) and from the GPU runner (on this gateway's reply stream).
     onProgress: (fn) => {
-      const stops = [provider.onProgress(fn), gpuClient.onProgress(fn)];
+      const stops = [provider.onProgress(fn), gpuProvider.onProgress(fn)];
       return () => stops.forEach((stop) => stop());
     },
     logger,
@@ -141,7 +142,7 @@ export async function createPlatform(config: PlatformConfig, logger: Logger = pi
     async: asyncCalls,
     logger,
     functions: fns,
-    provider,
+    invoker,
     metrics,
     logs,
     bundles,

@@ -5,11 +5,12 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import type { Logger } from 'pino';
 import { basicAuth } from './auth.ts';
 import { callerLeft } from './caller.ts';
-import { ClientClosedError, MethodNotAllowedError, SpindleError } from './errors.ts';
+import type { Invoker } from './invoker.ts';
+import { errorBody, renderError } from './render.ts';
+import { ClientClosedError, MethodNotAllowedError, NotFoundError, SpindleError } from './errors.ts';
 import type { FunctionService } from './functions.ts';
 import type { LogHub } from './logs.ts';
 import type { GatewayMetrics } from './metrics.ts';
-import type { Provider } from './provider/types.ts';
 import type { AsyncService } from './async/index.ts';
 import { artifactRoutes } from './routes/artifacts.ts';
 import { asyncRoutes } from './routes/async.ts';
@@ -53,7 +54,8 @@ export interface GatewayDeps {
   graph: GraphDeps;
   logger: Logger;
   functions: FunctionService;
-  provider: Provider;
+  /** The one call core (invoker.ts). */
+  invoker: Invoker;
   metrics: GatewayMetrics;
   logs: LogHub;
   bundles: BundleStore;
@@ -66,19 +68,6 @@ export interface GatewayDeps {
   gpu?: GpuService;
   /** Async invocations (`/async-function/*`, status, dead letters); absent: those routes are not served. */
   async?: AsyncService;
-}
-
-/** Maps fastify's own errors (body parsing, limits) onto the catalogue's shape. */
-function render(err: FastifyError | SpindleError): { status: number; code: string; message: string; headers?: Record<string, string> } {
-  if (err instanceof SpindleError) return { status: err.statusCode, code: err.code, message: err.message, headers: err.headers };
-  const status = err.statusCode ?? 500;
-  if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { status: 413, code: 'SPINDLE_BODY_TOO_LARGE', message: err.message };
-  if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return { status: 415, code: 'SPINDLE_UNSUPPORTED_MEDIA_TYPE', message: `${err.message}: send application/json` };
-  if (err instanceof SyntaxError || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
-    return { status: 400, code: 'SPINDLE_BAD_REQUEST', message: `request body is not valid JSON: ${err.message}` };
-  }
-  if (status >= 400 && status < 500) return { status, code: err.code ?? 'SPINDLE_BAD_REQUEST', message: err.message };
-  return { status: 500, code: 'SPINDLE_INTERNAL', message: 'internal error; the gateway log has the details' };
 }
 
 /**
@@ -103,17 +92,17 @@ function refuseConnect(req: IncomingMessage, socket: Duplex): void {
   // The socket left node's HTTP machinery: without a listener a reset would be an uncaught 'error'.
   socket.on('error', () => socket.destroy());
   const e = new MethodNotAllowedError(req.method ?? 'CONNECT', SERVED_METHODS);
-  const body = JSON.stringify({ error: { code: e.code, message: e.message } });
+  const body = errorBody(renderError(e));
   const head = [`HTTP/1.1 405 Method Not Allowed`, `allow: ${e.headers.allow}`, 'content-type: application/json; charset=utf-8', `content-length: ${Buffer.byteLength(body)}`, 'connection: close'];
   socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
 }
 
 /** A ready-to-listen gateway. */
 export function buildGateway(deps: GatewayDeps): FastifyInstance {
-  const invokeDeps = { ...deps, maxBodyBytes: deps.limits.maxBodyBytes, readyWaitMs: deps.limits.readyWaitMs };
+  const invokeDeps = { functions: deps.functions, invoker: deps.invoker };
   const fast = fastInvoke(invokeDeps, deps.logger);
   const app = Fastify({
-    // Calls of deployed control functions are proxied before fastify's routing (see fastInvoke).
+    // Calls of deployed functions go to the call core before fastify's routing (see fastInvoke).
     serverFactory: (handler) => {
       const server = createServer((req, res) => void (fast(req, res) || handler(req, res)));
       server.keepAliveTimeout = 65_000;
@@ -140,17 +129,18 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
   app.setErrorHandler((err: FastifyError, req, reply) => {
     // A caller that left is not a server failure, whatever the error it caused looks like (ECONNRESET, aborted).
     const left = err instanceof ClientClosedError || (!(err instanceof SpindleError && err.statusCode < 500) && callerLeft(req.raw));
-    const r = left ? { status: 499, code: 'SPINDLE_CLIENT_CLOSED', message: 'the caller closed the connection before the answer was sent' } : render(err);
+    const r = renderError(left && !(err instanceof ClientClosedError) ? new ClientClosedError(undefined, err) : err);
     if (left) req.log.debug({ err, url: req.url }, 'caller left before the answer');
     // 503 (a dependency that is down: no runner, no NATS, no ready replica) and 504 (a function past its
     // timeout) are conditions the answer names, not gateway faults: warn, as the sync invoke path does.
     else if (r.status === 503 || r.status === 504) req.log.warn({ err: err.message, url: req.url }, 'request failed');
     else if (r.status >= 500) req.log.error({ err, url: req.url }, 'request failed');
     if (r.headers) reply.headers(r.headers);
-    return reply.code(r.status).send({ error: { code: r.code, message: r.message } });
+    return reply.code(r.status).type('application/json; charset=utf-8').send(errorBody(r));
   });
   app.setNotFoundHandler((req, reply) => {
-    reply.code(404).send({ error: { code: 'SPINDLE_NOT_FOUND', message: `no route for ${req.method} ${req.url.split('?')[0]}` } });
+    const r = renderError(new NotFoundError(`no route for ${req.method} ${req.url.split('?')[0].slice(0, 200)}`));
+    reply.code(r.status).type('application/json; charset=utf-8').send(errorBody(r));
   });
 
   app.register(healthRoutes(deps.metrics));

@@ -3,7 +3,6 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { GpuReply, RunnerStatus } from '@spindle/runtime';
 import { BadRequestError, SpindleError } from '../errors.ts';
 import type { BundleStore } from '../store/index.ts';
-import type { DeploymentRecord } from '../store/types.ts';
 import type { GpuCall, GpuClient } from './client.ts';
 
 /** Annotation that marks a GPU function (`spindle deploy` sets it for `lang: gpu`). */
@@ -68,15 +67,15 @@ export class GpuService {
   }
 
   /** Checks and copies the function's models out of the object store, then hands the version to the runner. */
-  async deploy(record: DeploymentRecord, bundlePath: string, timeoutMs: number): Promise<void> {
+  async deploy(fn: { name: string; version: number; annotations: Record<string, string> }, bundlePath: string, timeoutMs: number): Promise<void> {
     const models: Record<string, string> = {};
-    for (const digest of modelDigests(record.spec)) {
+    for (const digest of modelDigests(fn)) {
       const hex = digest.slice('sha256:'.length);
       const path = await this.bundles.localCopy(hex, this.bundleDir, '.onnx');
       if (!path) throw new BadRequestError(`field "annotations.${GPU_MODELS_ANNOTATION}": the gateway has no model ${digest}; upload it first (PUT /system/bundles/${digest})`);
       models[digest] = path;
     }
-    await this.client.deploy({ name: record.name, version: record.version, bundlePath, models, timeoutMs });
+    await this.client.deploy({ name: fn.name, version: fn.version, bundlePath, models, timeoutMs });
   }
 
   /** Unloads a function from the runner. */

@@ -1,5 +1,9 @@
-/** The Provider capability: where replicas of control functions run (local processes today, Kubernetes later). */
-import type { Dispatcher } from 'undici';
+/**
+ * The Provider capability: where a function runs and how one call reaches it. Local replica processes,
+ * the GPU runner and (later) Kubernetes are implementations; the gateway's one call core (invoker.ts)
+ * and FunctionService talk to them only through this interface.
+ */
+import type { Readable, Writable } from 'node:stream';
 
 /** Everything a provider needs to run one version of a function. */
 export interface ProviderFunctionSpec {
@@ -16,14 +20,35 @@ export interface ProviderFunctionSpec {
   /** Replicas wanted now (already clamped to [min, max], or 0 for scaled to zero). */
   replicas: number;
   timeoutMs: number;
+  /** The deploy request's labels and annotations (a provider reads its own settings from them). */
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
 }
 
-/** A replica chosen for one request; `release()` must be called once the response is done. */
-export interface Lease {
-  replicaId: string;
-  dispatcher: Dispatcher;
-  release(): void;
+/** One call as the call core hands it to a provider. */
+export interface ProviderCall {
+  name: string;
+  callId: string;
+  method: string;
+  /** What the function sees after `/function/<name>`, query included. */
+  path: string;
+  /** Headers to pass on: hop-by-hop ones removed, `x-call-id` and `x-start-time` set. */
+  headers: Record<string, string | string[] | undefined>;
+  /** The body: streamed from the caller (the HTTP route), whole (buffered callers), or none. */
+  body: Readable | Buffer | null;
+  /** A streamed body past this many bytes is a 413. */
+  maxBodyBytes: number;
+  timeoutMs: number;
+  /** How long to wait for a starting replica before a 503. */
+  readyWaitMs: number;
+  /** Aborts the call (buffered callers: cancelled runs, shutdown). The streaming route passes none. */
+  signal?: AbortSignal;
+  /** True once the caller has gone: a provider that waited for capacity sends nothing then. */
+  gone?: () => boolean;
 }
+
+/** Answer head → where its body goes. Called at most once per call, before any body byte. */
+export type AnswerSink = (status: number, headers: Record<string, string | string[] | undefined>) => Writable;
 
 /** Replica counts as OpenFaaS reports them. */
 export interface ReplicaStatus {
@@ -44,11 +69,15 @@ export interface Provider {
   deploy(spec: ProviderFunctionSpec): Promise<void>;
   /** Stops every replica of `name`, letting in-flight requests finish. */
   remove(name: string): Promise<void>;
-  /** Sets the replica count (the caller clamps it to the scaling labels). */
-  scale(name: string, replicas: number): void;
+  /** Sets the replica count (the caller clamps it to the scaling labels); false when this provider has no replicas to scale. */
+  scale(name: string, replicas: number): boolean;
   status(name: string): ReplicaStatus | null;
-  /** A ready replica with the fewest requests in flight, waiting up to `waitMs` for one; null if `name` is unknown; throws UnavailableError after the wait. */
-  acquire(name: string, waitMs: number): Promise<Lease | null>;
+  /**
+   * Sends one call and streams the answer into `sink`; resolves once the body is written. Throws the
+   * catalogue's errors: NotFoundError (unknown here), UnavailableError (no capacity within
+   * `readyWaitMs`), TimeoutError, BadGatewayError (the backend failed the call), PayloadTooLargeError.
+   */
+  dispatch(call: ProviderCall, sink: AnswerSink): Promise<void>;
   /** Subscribes to replica progress reports. */
   onProgress(fn: (event: ProgressEvent) => void): () => void;
   /** Stops every replica (SIGTERM, then SIGKILL after a grace period). Idempotent. */
