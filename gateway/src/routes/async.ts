@@ -13,7 +13,8 @@ import { CALL_ID, IDEMPOTENCY_KEY } from '../async/names.ts';
 import { asyncPolicy } from '../async/policy.ts';
 import type { AsyncQueue } from '../async/queue.ts';
 import { BadRequestError, NotFoundError } from '../errors.ts';
-import { NAMESPACE, type FunctionService } from '../functions.ts';
+import type { FunctionService } from '../functions.ts';
+import { functionName } from './validate.ts';
 
 /** What the async routes need. */
 export interface AsyncRoutesDeps {
@@ -69,8 +70,7 @@ function target(req: FastifyRequest, functions: FunctionService): Target {
   } catch {
     throw new BadRequestError(`function name "${raw.slice(0, 100)}" is not valid percent-encoding`);
   }
-  if (fn.endsWith(`.${NAMESPACE}`)) fn = fn.slice(0, -NAMESPACE.length - 1);
-  if (!isValidName(fn)) throw new BadRequestError(`function name "${fn}" is invalid: use lowercase letters, digits and "-" (a DNS-1123 label)`);
+  fn = functionName(fn);
   if (!functions.lookup(fn)) throw functions.notLive(fn);
   const sentId = one(req.headers['x-call-id']);
   if (sentId !== undefined && !CALL_ID.test(sentId)) throw new BadRequestError(`header "X-Call-Id" must be 1 to 128 letters, digits, "-" or "_", got "${sentId.slice(0, 200)}"`);

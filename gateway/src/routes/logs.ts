@@ -4,7 +4,7 @@ import { endOnCallerFin } from '../caller.ts';
 import { BadRequestError, NotFoundError } from '../errors.ts';
 import type { FunctionService } from '../functions.ts';
 import type { LogHub } from '../logs.ts';
-import { validName } from './validate.ts';
+import { functionName } from './validate.ts';
 
 interface LogQuery {
   name?: string;
@@ -22,7 +22,7 @@ export function logRoutes(functions: FunctionService, logs: LogHub): FastifyPlug
     });
 
     app.get<{ Querystring: LogQuery }>('/system/logs', async (req, reply) => {
-      const name = validName((req.query.name ?? '').replace(/\.openfaas-fn$/, ''));
+      const name = functionName(req.query.name ?? '');
       if (!functions.lookup(name)) throw new NotFoundError(`function "${name}" is not deployed`);
       const tail = req.query.tail === undefined || req.query.tail === '' ? -1 : Number(req.query.tail);
       if (!Number.isInteger(tail)) throw new BadRequestError(`query "tail" must be a whole number, got "${req.query.tail}"`);
@@ -39,9 +39,9 @@ export function logRoutes(functions: FunctionService, logs: LogHub): FastifyPlug
       res.flushHeaders();
       // HEAD: no lines, and nothing to follow.
       if (req.method === 'HEAD') return void res.end();
-      for (const entry of logs.history(name, tail, since)) res.write(JSON.stringify(entry) + '\n');
+      for (const entry of logs.history(name, tail, since)) res.write(`${JSON.stringify(entry)}\n`);
       if (!follow) return void res.end();
-      const stop = logs.follow(name, (entry) => res.write(JSON.stringify(entry) + '\n'));
+      const stop = logs.follow(name, (entry) => res.write(`${JSON.stringify(entry)}\n`));
       const ping = setInterval(() => res.write('\n'), 15_000);
       open.add(res);
       res.on('close', () => {
