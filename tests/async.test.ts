@@ -196,10 +196,11 @@ describe('async durability and deployment', () => {
     const { api, cb } = await setup({ natsUrl: nats.url });
     await deploy(api, 'flaky');
     const outage = async () => {
-      let down: Response;
-      for (let i = 0; (down = (await enqueue(api, 'flaky', { body: 'x' })).res).status !== 503; i++) {
+      let down = (await enqueue(api, 'flaky', { body: 'x' })).res;
+      for (let i = 0; down.status !== 503; i++) {
         expect(i, 'async calls should fail while NATS is gone').toBeLessThan(100);
         await sleep(50);
+        down = (await enqueue(api, 'flaky', { body: 'x' })).res;
       }
       expect((await down.json()).error.message).toMatch(/NATS.*nats:\/\/127\.0\.0\.1/);
       expect((await api.system('GET', '/async-function/status/some-call')).status).toBe(503);
@@ -208,10 +209,12 @@ describe('async durability and deployment', () => {
       expect((await fetch(`${api.url}/metrics`)).status).toBe(200);
     };
     const recovery = async (body: string) => {
-      let call: Awaited<ReturnType<typeof enqueue>>;
-      for (let i = 0; (call = await enqueue(api, 'flaky', { body, headers: { 'x-callback-url': cb.url } })).res.status !== 202; i++) {
+      const attempt = () => enqueue(api, 'flaky', { body, headers: { 'x-callback-url': cb.url } });
+      let call = await attempt();
+      for (let i = 0; call.res.status !== 202; i++) {
         expect(i, 'async calls should work again once NATS is back').toBeLessThan(200);
         await sleep(50);
+        call = await attempt();
       }
       await cb.until(() => cb.of(call.callId).length === 1);
       expect(cb.of(call.callId)[0].body.toString()).toBe(body);
@@ -263,7 +266,7 @@ describe('async durability and deployment', () => {
   });
 
   it('delivers all of 1,000 calls to their callbacks across a kill -9 and restart of the gateway', async () => {
-    const { p, api, cb } = await setup();
+    const { p, cb } = await setup();
     const env = {
       SPINDLE_DATA_DIR: p.dataDir,
       DATABASE_URL: p.platform.config.databaseUrl,

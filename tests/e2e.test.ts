@@ -80,7 +80,10 @@ describe('spindle CLI against a running platform', () => {
     const server = createServer((req, res) => {
       let body = '';
       req.on('data', (d) => (body += d));
-      req.on('end', () => (res.end(), deliver({ headers: req.headers, body })));
+      req.on('end', () => {
+        res.end();
+        deliver({ headers: req.headers, body });
+      });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {

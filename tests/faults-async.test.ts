@@ -28,7 +28,7 @@ it('loses no accepted async call when NATS restarts (same store) under steady lo
         if (res.status === 202) accepted.set(callId, body);
         else if (res.status === 503) expect((await res.json()).error.message).toMatch(/NATS/);
         else await res.body?.cancel();
-      } catch (err) {
+      } catch {
         statuses.push(0);
       }
       await sleep(10);

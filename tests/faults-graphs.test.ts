@@ -89,7 +89,7 @@ async function problems(api: Api, runId: string): Promise<string | null> {
   if (JSON.stringify(run.output) !== JSON.stringify({ summary: 'HELLO, ADA! (2 words)' })) return `output ${JSON.stringify(run.output)}`;
   const nodes = (run.nodes as Array<{ node: string; status: string }>).map((n) => `${n.node}:${n.status}`).sort();
   if (JSON.stringify(nodes) !== JSON.stringify(NODES.map((n) => `${n}:succeeded`).sort())) return `nodes ${JSON.stringify(nodes)}`;
-  let events;
+  let events: Awaited<ReturnType<typeof readEvents>>;
   try {
     events = await readEvents(api, runId);
   } catch (err) {

@@ -144,7 +144,7 @@ describe('management API', () => {
   it('needs basic auth; an empty Bearer is a 401', async () => {
     expect((await fetch(`${api.url}/system/functions`)).status).toBe(401);
     expect((await fetch(`${api.url}/system/functions`, { headers: { authorization: 'Bearer ' } })).status).toBe(401);
-    const wrong = await fetch(`${api.url}/system/functions`, { headers: { authorization: 'Basic ' + Buffer.from('admin:nope').toString('base64') } });
+    const wrong = await fetch(`${api.url}/system/functions`, { headers: { authorization: `Basic ${Buffer.from('admin:nope').toString('base64')}` } });
     expect(wrong.status).toBe(401);
     expect(wrong.headers.get('www-authenticate')).toContain('Basic');
     expect((await api.system('GET', '/system/functions')).status).toBe(200);
@@ -168,13 +168,13 @@ describe('management API', () => {
 
   it('rejects bad deploy requests with 400 naming the field', async () => {
     const cases: Array<[unknown, RegExp]> = [
-      [{ service: 'Bad_Name', image: 'bundle://sha256:' + 'a'.repeat(64) }, /service/],
+      [{ service: 'Bad_Name', image: `bundle://sha256:${'a'.repeat(64)}` }, /service/],
       [{ service: '../etc', image: 'x' }, /service/],
       [{ image: 'x' }, /service/],
       [{ service: 'ok', image: 'ghcr.io/openfaas/figlet:latest' }, /image.*bundle:\/\//],
-      [{ service: 'ok', image: 'bundle://sha256:' + 'b'.repeat(64) }, /no bundle/],
-      [{ service: 'ok', image: 'bundle://sha256:' + 'a'.repeat(64), envVars: { A: 1 } }, /envVars\.A/],
-      [{ service: 'ok', image: 'bundle://sha256:' + 'a'.repeat(64), labels: { 'com.openfaas.scale.min': 'two' } }, /labels/],
+      [{ service: 'ok', image: `bundle://sha256:${'b'.repeat(64)}` }, /no bundle/],
+      [{ service: 'ok', image: `bundle://sha256:${'a'.repeat(64)}`, envVars: { A: 1 } }, /envVars\.A/],
+      [{ service: 'ok', image: `bundle://sha256:${'a'.repeat(64)}`, labels: { 'com.openfaas.scale.min': 'two' } }, /labels/],
     ];
     for (const [body, message] of cases) {
       const res = await api.system('POST', '/system/functions', body);

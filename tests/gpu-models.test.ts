@@ -56,7 +56,10 @@ describe('vad (Silero VAD v5)', () => {
   it('converts stereo 44.1 kHz to 16 kHz mono first', async () => {
     const mono = speech(44_100);
     const stereo = new Float32Array(mono.length * 2);
-    mono.forEach((s, i) => ((stereo[2 * i] = s), (stereo[2 * i + 1] = s * 0.8)));
+    for (const [i, s] of mono.entries()) {
+      stereo[2 * i] = s;
+      stereo[2 * i + 1] = s * 0.8;
+    }
     const res = await post('vad', encodeWav(stereo, 44_100, 2), 'audio/wav');
     expect(res.status).toBe(200);
     expectSpeechSegments((await res.json()).segments);

@@ -40,7 +40,7 @@ describe('GPU functions', () => {
     expect(Number(res.headers.get('x-duration-seconds'))).toBeGreaterThan(0);
     const { y } = await res.json();
     expect(y).toHaveLength(DIM);
-    y.forEach((v: number, i: number) => expect(v).toBeCloseTo(expected[i], 4));
+    for (const [i, v] of (y as number[]).entries()) expect(v).toBeCloseTo(expected[i], 4);
     const fn = await (await api.system('GET', '/system/function/mlp')).json();
     expect(fn).toMatchObject({ name: 'mlp', replicas: 1, availableReplicas: 1 });
   });

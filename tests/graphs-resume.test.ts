@@ -102,7 +102,7 @@ describe.each(databases)('graph runs on $name', ({ env: dbEnv }) => {
     const first = await start();
     const url = first.match[1];
     const password = (await readFile(join(dir, '.spindle', 'admin-password'), 'utf8')).trim();
-    const auth = 'Basic ' + Buffer.from(`admin:${password}`).toString('base64');
+    const auth = `Basic ${Buffer.from(`admin:${password}`).toString('base64')}`;
     const api = (method: string, path: string, body?: unknown) =>
       fetch(url + path, { method, headers: { authorization: auth, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
 

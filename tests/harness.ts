@@ -51,7 +51,7 @@ export class Api {
   ) {}
 
   get auth(): string {
-    return 'Basic ' + Buffer.from(`admin:${this.password}`).toString('base64');
+    return `Basic ${Buffer.from(`admin:${this.password}`).toString('base64')}`;
   }
 
   /** A management API call (JSON in, Response out). */

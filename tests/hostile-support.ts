@@ -120,11 +120,11 @@ const HOSTILE_NAMES = [
   'echo%00', '%00', 'a%00b', 'echo.otherns', 'echo.openfaas-fn.x', 'echo.', '.echo', 'ECHO', 'Echo', 'echo%2Fx', 'echo%5c..%5c',
   'x'.repeat(64), 'x'.repeat(300), 'x'.repeat(5000), '%C3%A9cho', 'é', '%F0%9F%98%80', '%FF%FE', '%ZZ', '%', '%e', '*', '>', 'a.b', 'a b',
   '-echo', 'echo-', '0', '-1', 'null', 'undefined', '__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty',
-  "';DROP TABLE x;--", '$(id)', '%24%7Bjndi%3Aldap%3A%2F%2Fx%7D', '{{7*7}}', 'sha256:' + 'a'.repeat(64), 'sha256:zz', 'sha256:' + 'A'.repeat(64),
+  "';DROP TABLE x;--", '$(id)', '%24%7Bjndi%3Aldap%3A%2F%2Fx%7D', '{{7*7}}', `sha256:${'a'.repeat(64)}`, 'sha256:zz', `sha256:${'A'.repeat(64)}`,
 ];
 
 /** Mapping templates that try to reach outside the run's scope. */
-const TEMPLATES = ['{{ input.name }}', '{{ input.constructor.constructor }}', "{{ constructor.constructor('return process')() }}", '{{ input.__proto__ }}', '{{ nodes.__proto__.polluted }}', '{{ nodes.a.output }}', '{{ ' + 'a.'.repeat(2000) + 'b }}', '{{', '}}{{', '{{ process.env }}', '{{ input[0] }}', '{{ input["x"] }}'];
+const TEMPLATES = ['{{ input.name }}', '{{ input.constructor.constructor }}', "{{ constructor.constructor('return process')() }}", '{{ input.__proto__ }}', '{{ nodes.__proto__.polluted }}', '{{ nodes.a.output }}', `{{ ${'a.'.repeat(2000)}b }}`, '{{', '}}{{', '{{ process.env }}', '{{ input[0] }}', '{{ input["x"] }}'];
 const QUERY_VALUES = ['', '-1', '0', '1', '200', '201', '1e309', 'NaN', 'Infinity', '99999999999999999999', '1.5', 'abc', 'true', 'false', '%00', '%FF', 'x'.repeat(3000), '2024-13-45', '1970-01-01T00:00:00Z', '%2e%2e%2f', '[]', '{}'];
 const QUERY_KEYS = ['limit', 'cursor', 'status', 'graph', 'name', 'tail', 'since', 'follow', 'wait', 'timeout', 'after', 'namespace', 'function', '__proto__', 'constructor'];
 const METHODS = ['GET', 'GET', 'GET', 'POST', 'POST', 'PUT', 'PUT', 'PATCH', 'DELETE', 'DELETE', 'HEAD', 'OPTIONS', 'TRACE', 'PROPFIND', 'SEARCH', 'FOO', 'get'];
@@ -167,6 +167,7 @@ function hostileBody(r: () => number, pick: <T>(a: readonly T[]) => T, t: FuzzTa
     () => JSON.stringify({ nodes: { a: { function: pick(['greet', ...HOSTILE_NAMES]), input: { name: pick(TEMPLATES) } } }, output: { x: pick(TEMPLATES) } }),
     () => JSON.stringify({ input: { name: pick(TEMPLATES) } }),
     () => '{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}},"input":{"__proto__":{"x":1}}}',
+    // biome-ignore lint/correctness/noPrecisionLoss: 1e309 overflows to Infinity (JSON null) on purpose; the text then gets the literal back
     () => JSON.stringify({ input: 1e309 }).replace('null', '1e309'),
     () => '{"a":1,"a":2,"input":"\\ud800"}',
   ];
@@ -181,7 +182,7 @@ export function fuzzRequest(r: () => number, t: FuzzTargets): RawRequest {
   const graph = () => (chance(0.5) ? pick(t.graphs) : pick(HOSTILE_NAMES));
   const callId = () => (chance(0.4) && t.callIds.length ? pick(t.callIds) : pick(HOSTILE_NAMES));
   const runId = () => (chance(0.4) && t.runIds.length ? pick(t.runIds) : pick([...HOSTILE_NAMES, '00000000-0000-0000-0000-000000000000']));
-  const rest = () => (chance(0.6) ? '' : pick(['/', '/sub/path', '/../../system/functions', '/%2e%2e/%2e%2e/etc/passwd', '/a%00b', '//x', '/' + 'y'.repeat(2000)]));
+  const rest = () => (chance(0.6) ? '' : pick(['/', '/sub/path', '/../../system/functions', '/%2e%2e/%2e%2e/etc/passwd', '/a%00b', '//x', `/${'y'.repeat(2000)}`]));
   const paths: Array<() => string> = [
     () => `/function/${name()}${rest()}`,
     () => `/function/${name()}${rest()}`,
@@ -211,7 +212,7 @@ export function fuzzRequest(r: () => number, t: FuzzTargets): RawRequest {
     () => '/metrics',
     () => '/healthz',
     () => `/${pick(HOSTILE_NAMES)}`,
-    () => pick(['*', '/..', '/%2e%2e/system/info', '//system//functions', '/system/../healthz', '/system/functions/', '/SYSTEM/FUNCTIONS', '/function', '/function/', '/async-function', '/async-function/', 'http://evil.example/healthz', '/healthz#x', '/healthz?' + 'q'.repeat(9000)]),
+    () => pick(['*', '/..', '/%2e%2e/system/info', '//system//functions', '/system/../healthz', '/system/functions/', '/SYSTEM/FUNCTIONS', '/function', '/function/', '/async-function', '/async-function/', 'http://evil.example/healthz', '/healthz#x', `/healthz?${'q'.repeat(9000)}`]),
   ];
   let path = pick(paths)();
   if (chance(0.35)) {
@@ -227,18 +228,18 @@ export function fuzzRequest(r: () => number, t: FuzzTargets): RawRequest {
   if (authChoice < 0.5) headers.authorization = t.auth;
   else if (authChoice < 0.85) {
     headers.authorization = pick([
-      'Basic', 'Basic ', 'Bearer', 'Bearer ', 'Basic !!!', 'Basic ' + Buffer.from('admin:wrong').toString('base64'), 'Basic ' + Buffer.from('root:x').toString('base64'),
-      'Basic ' + Buffer.from('admin:' + 'p'.repeat(20_000)).toString('base64'), 'Basic ' + Buffer.from('admin').toString('base64'), 'Basic ' + Buffer.from(':').toString('base64'), 'Digest x', 'basic ' + t.auth.slice(6) + '==',
+      'Basic', 'Basic ', 'Bearer', 'Bearer ', 'Basic !!!', `Basic ${Buffer.from('admin:wrong').toString('base64')}`, `Basic ${Buffer.from('root:x').toString('base64')}`,
+      `Basic ${Buffer.from(`admin:${'p'.repeat(20_000)}`).toString('base64')}`, `Basic ${Buffer.from('admin').toString('base64')}`, `Basic ${Buffer.from(':').toString('base64')}`, 'Digest x', `basic ${t.auth.slice(6)}==`,
     ]);
   }
   const body = ['GET', 'HEAD'].includes(method) && chance(0.8) ? undefined : hostileBody(r, pick, t);
   if (body !== undefined && chance(0.9)) headers['content-type'] = pick(CONTENT_TYPES);
-  if (chance(0.1)) headers['x-call-id'] = pick([...HOSTILE_NAMES, 'fuzz-' + Math.floor(r() * 1e9)]);
-  if (chance(0.1)) headers['idempotency-key'] = pick([...HOSTILE_NAMES.slice(0, 20), 'fuzz-' + Math.floor(r() * 1e9), '"quoted-key"', 'k'.repeat(300)]);
+  if (chance(0.1)) headers['x-call-id'] = pick([...HOSTILE_NAMES, `fuzz-${Math.floor(r() * 1e9)}`]);
+  if (chance(0.1)) headers['idempotency-key'] = pick([...HOSTILE_NAMES.slice(0, 20), `fuzz-${Math.floor(r() * 1e9)}`, '"quoted-key"', 'k'.repeat(300)]);
   if (chance(0.1)) headers['x-callback-url'] = pick(['http://127.0.0.1:1/cb', 'ftp://x', 'x', 'http://[::1', 'http://169.254.169.254/latest/meta-data']);
   if (chance(0.05)) headers['last-event-id'] = pick(QUERY_VALUES);
-  if (chance(0.05)) headers['range'] = pick(['bytes=0-', 'bytes=-1', 'bytes=9999999999-', 'x']);
-  if (chance(0.05)) headers['expect'] = pick(['100-continue', 'x']);
+  if (chance(0.05)) headers.range = pick(['bytes=0-', 'bytes=-1', 'bytes=9999999999-', 'x']);
+  if (chance(0.05)) headers.expect = pick(['100-continue', 'x']);
   // Framing attacks: a broken or truncated chunked body, Content-Length beside Transfer-Encoding, a lying
   // length, oversized headers. A body promised but never sent is ended with a FIN (a caller that keeps the
   // socket open is waited for: requestTimeout is 0, see the report of issue 8), which must be a 400.

@@ -101,7 +101,7 @@ describe('run inputs and other bodies', () => {
   });
 
   it('bounds deploy requests: a deep field (known or not) is a 400 naming it', async () => {
-    const base = '"service":"deep-fn","image":"bundle://sha256:' + '0'.repeat(64) + '"';
+    const base = `"service":"deep-fn","image":"bundle://sha256:${'0'.repeat(64)}"`;
     await expectError(await send('POST', '/system/functions', `{${base},"labels":${deepJson(10_000)}}`), 400, 'field "labels" is nested deeper than 64 levels');
     await expectError(await send('POST', '/system/functions', `{${base},"extra":${deepJson(10_000)}}`), 400, 'field "extra" is nested deeper than 64 levels');
     await expectError(await send('POST', '/system/scale-function/tick', `{"replicas":1,"x":${deepJson(10_000)}}`), 400, 'field "x" is nested deeper than 64 levels');

@@ -3,7 +3,7 @@
  * values are sealed (AES-256-GCM) before they reach any database, and child processes (GPU runner,
  * local Redis/NATS) get an allow-listed environment, never the admin password.
  */
-import { type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, lstat, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -5,7 +5,9 @@ import { answers, ensureService, natsService, redisService, type LocalService } 
 import { tempDir } from './harness.ts';
 
 const started: Array<{ kill(): void }> = [];
-afterAll(() => started.forEach((c) => c.kill()));
+afterAll(() => {
+  for (const c of started) c.kill();
+});
 const port = () => 30000 + Math.floor(Math.random() * 20000);
 
 describe('local services for npm start', () => {
@@ -27,7 +29,10 @@ describe('local services for npm start', () => {
     const missing: LocalService = { ...natsService(`nats://127.0.0.1:${port()}`), binary: 'no-such-server-binary', install: 'apt-get install no-such-server' };
     const lines: string[] = [];
     const write = process.stderr.write.bind(process.stderr);
-    process.stderr.write = ((chunk: string) => (lines.push(String(chunk)), true)) as typeof process.stderr.write;
+    process.stderr.write = ((chunk: string) => {
+      lines.push(String(chunk));
+      return true;
+    }) as typeof process.stderr.write;
     try {
       expect(await ensureService(missing, await tempDir(), pino({ level: 'silent' }))).toBeNull();
     } finally {

@@ -3,7 +3,10 @@
 /** Deterministic noise in [-1, 1). */
 function rng(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 0x100000000) * 2 - 1;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return (s / 0x100000000) * 2 - 1;
+  };
 }
 
 // F1, F2, F3 (Hz) of a few vowels.
@@ -77,6 +80,9 @@ export function hush(seconds: number, rate = 16_000, seed = 2): Float32Array {
 export function concat(...parts: Float32Array[]): Float32Array {
   const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
-  for (const p of parts) out.set(p, at), (at += p.length);
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
   return out;
 }

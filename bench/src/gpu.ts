@@ -85,7 +85,7 @@ const runner = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'gpu-runne
   stdio: ['ignore', 'pipe', 'inherit'],
 });
 await new Promise<void>((ok) => runner.stdout!.on('data', (d: Buffer) => d.toString().includes('gpu-runner ready') && ok()));
-const auth = 'Basic ' + Buffer.from('admin:bench').toString('base64');
+const auth = `Basic ${Buffer.from('admin:bench').toString('base64')}`;
 const services = [['mlp', 'gpu-mlp'], ['mlp1', 'gpu-mlp1'], ['heavy', 'gpu-heavy'], ['heavy1', 'gpu-heavy1']];
 for (const [service, fixture] of services) {
   const outDir = await mkdtemp(join(tmpdir(), 'spindle-bench-build-'));

@@ -37,7 +37,7 @@ async function measure(backend: string, overrides: Partial<PlatformConfig>, bund
   const platform = await createPlatform({ ...configFromEnv({}), dataDir, port: 0, adminPassword: 'bench', logLevel: 'warn', natsPrefix: `bench_${Date.now()}`, ...overrides }, pino({ level: 'warn' }));
   try {
     const url = await platform.listen();
-    const auth = { authorization: 'Basic ' + Buffer.from('admin:bench').toString('base64') };
+    const auth = { authorization: `Basic ${Buffer.from('admin:bench').toString('base64')}` };
     const call = (method: string, path: string, body?: unknown) =>
       fetch(url + path, { method, headers: { ...auth, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
     await fetch(`${url}/system/bundles/sha256:${bundle.digest}`, { method: 'PUT', headers: { ...auth, 'content-type': 'application/octet-stream' }, body: new Uint8Array(bundle.bytes) });

@@ -133,8 +133,7 @@ export class GatewayClient {
     let buffered = '';
     for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
       buffered += decoder.decode(chunk, { stream: true });
-      let nl: number;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
+      for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
         const line = buffered.slice(0, nl).trim();
         buffered = buffered.slice(nl + 1);
         if (line) yield JSON.parse(line) as LogEntry;

@@ -9,7 +9,7 @@
 
 const EOF = '';
 
-const enum Token {
+enum Token {
   Illegal,
   Eof,
   Ident,
@@ -17,7 +17,7 @@ const enum Token {
   Rbrack,
 }
 
-const enum Mode {
+enum Mode {
   Ident = 1,
   Lbrack = 2,
   Rbrack = 4,
@@ -228,24 +228,33 @@ class Parser {
 
   private parseFunc(depth: number): void {
     if (depth > MAX_SUBSTITUTION_DEPTH) throw new EnvsubstError(`substitutions nested deeper than ${MAX_SUBSTITUTION_DEPTH} levels`);
-    if (this.s.peek() === '#') return this.parseLenFunc();
+    if (this.s.peek() === '#') {
+      this.parseLenFunc();
+      return;
+    }
     this.s.accept = acceptIdent;
     this.s.mode = Mode.Ident;
     if (this.s.scan() !== Token.Ident) throw new EnvsubstError('unable to parse variable name');
     switch (this.s.peek()) {
       case ':':
-        return this.parseDefaultOrSubstr(depth);
+        this.parseDefaultOrSubstr(depth);
+        return;
       case '=':
-        return this.parseDefaultFunc(depth);
+        this.parseDefaultFunc(depth);
+        return;
       case ',':
       case '^':
-        return this.parseCasingFunc();
+        this.parseCasingFunc();
+        return;
       case '/':
-        return this.parseReplaceFunc(depth);
+        this.parseReplaceFunc(depth);
+        return;
       case '#':
-        return this.parseRemoveFunc(acceptHashFunc, depth);
+        this.parseRemoveFunc(acceptHashFunc, depth);
+        return;
       case '%':
-        return this.parseRemoveFunc(acceptPercentFunc, depth);
+        this.parseRemoveFunc(acceptPercentFunc, depth);
+        return;
     }
     this.s.accept = acceptIdent;
     this.s.mode = Mode.Rbrack;
@@ -257,7 +266,8 @@ class Parser {
     this.s.mode = mode | Mode.Lbrack;
     switch (this.s.scan()) {
       case Token.Lbrack:
-        return this.parseFunc(depth + 1);
+        this.parseFunc(depth + 1);
+        return;
       case Token.Ident:
       case Token.Rbrack:
         return;
@@ -270,8 +280,8 @@ class Parser {
     this.s.read();
     const r = this.s.peek();
     this.s.unread();
-    if ('=-?+'.includes(r) && r !== EOF) return this.parseDefaultFunc(depth);
-    return this.parseSubstrFunc(depth);
+    if ('=-?+'.includes(r) && r !== EOF) this.parseDefaultFunc(depth);
+    else this.parseSubstrFunc(depth);
   }
 
   private expect(accept: Accept, mode: number, error = 'bad substitution'): Token {
@@ -304,7 +314,10 @@ class Parser {
     this.expect(acceptReplaceFunc, Mode.Ident);
     this.parseParam(acceptNotSlash, Mode.Ident | Mode.Escape, depth);
     this.expect(acceptSlash, Mode.Ident);
-    if (this.s.peek() === '}') return this.consumeRbrack();
+    if (this.s.peek() === '}') {
+      this.consumeRbrack();
+      return;
+    }
     this.parseParam(acceptNotClosing, Mode.Ident | Mode.Escape, depth);
     this.consumeRbrack();
   }

@@ -136,9 +136,8 @@ export async function* runEvents(client: GatewayClient, runId: string, signal?: 
   let buffered = '';
   for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
     buffered += decoder.decode(chunk, { stream: true }).replace(/\r\n/g, '\n');
-    let end: number;
     // An SSE frame ends with a blank line; only `data:` lines matter here (comments are pings).
-    while ((end = buffered.indexOf('\n\n')) >= 0) {
+    for (let end = buffered.indexOf('\n\n'); end >= 0; end = buffered.indexOf('\n\n')) {
       const frame = buffered.slice(0, end);
       buffered = buffered.slice(end + 2);
       const data = frame

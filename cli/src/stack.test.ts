@@ -128,7 +128,7 @@ describe('stacks faas-cli reads too', () => {
       'stack.yml:8:25: faas-cli would refuse this file: it reads ${...} as an environment variable, and cannot parse this one (missing closing brace); write $${ for a literal ${',
     );
     expect(errorOf(`${head}# see \${ below\n`).message).toMatch(/^stack\.yml:6:7: faas-cli would refuse this file: .*\(unable to parse variable name\)/);
-    const fine = `${head.replace('./functions/echo', '"./functions/\${FN:-echo}"')}    image: \${REGISTRY:-me}/echo:latest\n    environment:\n      literal: $\${HOME} $5 {{ x }}\n`;
+    const fine = `${head.replace('./functions/echo', '"./functions/${FN:-echo}"')}    image: \${REGISTRY:-me}/echo:latest\n    environment:\n      literal: $\${HOME} $5 {{ x }}\n`;
     const stack = parseStack(fine);
     // Spindle does not substitute: it reads the text as written.
     expect(stack.functions.echo!.environment).toEqual({ literal: '$${HOME} $5 {{ x }}' });
@@ -245,7 +245,10 @@ describe('loadGraphs', () => {
     await writeFile(path.join(dir, 'stack.yml'), text);
     const stack = await loadStack('stack.yml', { cwd: dir });
     let asked = 0;
-    const deployed = (names: string[]) => async () => (asked++, new Set(names));
+    const deployed = (names: string[]) => async () => {
+      asked++;
+      return new Set(names);
+    };
     expect((await loadGraphs(stack, { deployed: deployed(['elsewhere']) })).length).toBe(1);
     await expect(loadGraphs(stack, { deployed: deployed([]) })).rejects.toThrow('stack.yml:12:12: graph g: node "b" field "function": function "elsewhere" is not deployed');
     expect(asked).toBe(2);

@@ -101,7 +101,12 @@ export function readYaml(text: string, file: string): YamlFile {
   } catch (err) {
     if (!(err instanceof ReferenceError)) throw err;
     let alias = 0;
-    YAML.visit(doc, { Alias: (_key, node) => ((alias = node.range?.[0] ?? 0), YAML.visit.BREAK) });
+    YAML.visit(doc, {
+      Alias: (_key, node) => {
+        alias = node.range?.[0] ?? 0;
+        return YAML.visit.BREAK;
+      },
+    });
     const detail = /Excessive alias count/.test(err.message)
       ? `aliases (*name) expand to too much data (more than ${MAX_ALIAS_COUNT} uses of an anchor's content): is this a "billion laughs" file?`
       : err.message;

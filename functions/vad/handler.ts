@@ -37,7 +37,10 @@ export default defineGpuFunction({
     const probs = await probabilities(ctx.session('vad'), audio, (done, total) => {
       // A quarter at a time: enough for a run's progress bar, few messages.
       const quarter = Math.floor((done / total) * 4);
-      if (quarter > reported) ctx.progress(done / total, `${done} of ${total} frames`), (reported = quarter);
+      if (quarter > reported) {
+        ctx.progress(done / total, `${done} of ${total} frames`);
+        reported = quarter;
+      }
     });
     return { segments: toSegments(probs), duration: Math.round((audio.length / RATE) * 1000) / 1000 };
   },

@@ -37,7 +37,10 @@ export function toSegments(probs: ArrayLike<number>, opts: SegmentOptions = SILE
       if (p >= opts.positive) [speaking, start, lastVoiced, speech, silent] = [true, i, i, 1, 0];
       continue;
     }
-    if (p >= opts.positive) (speech++, (silent = 0));
+    if (p >= opts.positive) {
+      speech++;
+      silent = 0;
+    }
     if (p >= opts.negative) lastVoiced = i;
     else if (++silent >= opts.redemptionFrames) close();
   }

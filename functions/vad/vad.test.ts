@@ -26,7 +26,7 @@ describe('decodeWav', () => {
     const samples = Float32Array.from([0, 0.5, -0.5, 0.25]);
     const w = decodeWav(encodeWav(samples, 16_000));
     expect(w).toMatchObject({ sampleRate: 16_000, channels: 1 });
-    [...w.samples].forEach((s, i) => expect(s).toBeCloseTo(samples[i], 3));
+    for (const [i, s] of w.samples.entries()) expect(s).toBeCloseTo(samples[i], 3);
   });
 
   it('mixes channels down and reads 24-bit PCM and float', () => {

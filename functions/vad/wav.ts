@@ -115,6 +115,6 @@ export function encodeWav(samples: Float32Array, sampleRate: number, channels = 
   out.writeUInt16LE(16, 34);
   out.write('data', 36, 'latin1');
   out.writeUInt32LE(samples.length * 2, 40);
-  samples.forEach((s, i) => out.writeInt16LE(Math.round(Math.max(-1, Math.min(1, s)) * 32767), 44 + i * 2));
+  for (const [i, s] of samples.entries()) out.writeInt16LE(Math.round(Math.max(-1, Math.min(1, s)) * 32767), 44 + i * 2);
   return out;
 }

@@ -12,7 +12,7 @@ export async function loadAdminPassword(dataDir: string, fromEnv: string | undef
     return (await readFile(file, 'utf8')).trim();
   } catch {
     const password = randomBytes(18).toString('base64url');
-    await writeFile(file, password + '\n', { mode: 0o600, flag: 'wx' }).catch(async (err: NodeJS.ErrnoException) => {
+    await writeFile(file, `${password}\n`, { mode: 0o600, flag: 'wx' }).catch(async (err: NodeJS.ErrnoException) => {
       if (err.code !== 'EEXIST') throw err;
     });
     return (await readFile(file, 'utf8')).trim();

@@ -161,7 +161,10 @@ export class Invoker {
     // timer cleared and the caller's listener removed when the call ends.
     const ac = new AbortController();
     let timedOut = false;
-    const timer = setTimeout(() => ((timedOut = true), ac.abort()), timeoutMs);
+    const timer = setTimeout(() => {
+      timedOut = true;
+      ac.abort();
+    }, timeoutMs);
     const onAbort = () => ac.abort(req.signal?.reason);
     if (req.signal?.aborted) onAbort();
     req.signal?.addEventListener('abort', onAbort, { once: true });

@@ -22,7 +22,10 @@ export class LogHub {
   push(name: string, instance: string, text: string): void {
     const entry: LogEntry = { name, namespace: 'openfaas-fn', instance, timestamp: new Date().toISOString(), text };
     let ring = this.rings.get(name);
-    if (!ring) this.rings.set(name, (ring = []));
+    if (!ring) {
+      ring = [];
+      this.rings.set(name, ring);
+    }
     ring.push(entry);
     if (ring.length > this.perFunction) ring.splice(0, ring.length - this.perFunction);
     this.events.emit(name, entry);

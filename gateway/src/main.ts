@@ -133,7 +133,9 @@ export async function createPlatform(config: PlatformConfig, logger: Logger = pi
     // Progress comes from replicas (IPC) and from the GPU runner (on this gateway's reply stream).
     onProgress: (fn) => {
       const stops = [provider.onProgress(fn), gpuProvider.onProgress(fn)];
-      return () => stops.forEach((stop) => stop());
+      return () => {
+        for (const stop of stops) stop();
+      };
     },
     logger,
   });

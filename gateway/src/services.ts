@@ -14,9 +14,15 @@ import { PRIVATE_DIR } from './data-dir.ts';
 /** True when something accepts TCP connections at host:port within half a second. */
 export function answers(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = connect({ host, port }, () => (s.end(), resolve(true)));
+    const s = connect({ host, port }, () => {
+      s.end();
+      resolve(true);
+    });
     s.on('error', () => resolve(false));
-    s.setTimeout(500, () => (s.destroy(), resolve(false)));
+    s.setTimeout(500, () => {
+      s.destroy();
+      resolve(false);
+    });
   });
 }
 

@@ -18,6 +18,7 @@ export interface EpChoice {
 
 function firstLine(err: unknown): string {
   // onnxruntime's messages carry ANSI colours and a C++ trace: keep the first useful line.
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: ESC starts the ANSI colour codes this strips
   const text = String((err as Error)?.message ?? err).replace(/\x1b\[[0-9;]*m/g, '');
   const lib = /Failed to load library (\S+)/.exec(text);
   return lib ? `cannot load ${lib[1]}` : text.split('\n')[0].slice(0, 300);

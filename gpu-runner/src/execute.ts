@@ -124,7 +124,7 @@ export async function execute(fn: LoadedFunction, items: WorkItem[], sessions: M
       }
       const out = await fn.def.handle(group.map((g) => g.input), ctx);
       if (!Array.isArray(out) || out.length !== group.length) throw new Error(`a batched handle must return one result per input (got ${Array.isArray(out) ? out.length : typeof out} for ${group.length})`);
-      group.forEach((g, i) => (results[g.index] = encode(fn, out[i])));
+      for (const [i, g] of group.entries()) results[g.index] = encode(fn, out[i]);
     } catch (err) {
       if (group.length === 1) results[group[0].index] = errorResult(err);
       else for (const g of group) await runGroup([g]);

@@ -167,7 +167,10 @@ export class Runner {
       return;
     }
     this.held.add(job.entry);
-    if (job.deadline && Date.now() > job.deadline) return this.skip(job);
+    if (job.deadline && Date.now() > job.deadline) {
+      this.skip(job);
+      return;
+    }
     const fn = this.table.fns.get(job.fn);
     if (!fn) return void this.answer(job, json(404, 'SPINDLE_NOT_FOUND', `function "${job.fn}" is not loaded in the GPU runner`), 'unknown');
     if (fn.state === 'failed' && !fn.active) return void this.answer(job, json(500, 'SPINDLE_GPU_LOAD_FAILED', `function "${job.fn}" failed to load in the GPU runner: ${fn.error}`), 'error');
@@ -234,7 +237,11 @@ export class Runner {
 
   private arm(name: string, ms: number): void {
     if (this.timers.has(name)) return;
-    this.timers.set(name, setTimeout(() => (this.timers.delete(name), this.pump()), Math.max(0, Math.ceil(ms))));
+    const fire = () => {
+      this.timers.delete(name);
+      this.pump();
+    };
+    this.timers.set(name, setTimeout(fire, Math.max(0, Math.ceil(ms))));
   }
 
   private dispatch(fn: FnState, q: Held[]): void {
@@ -242,7 +249,11 @@ export class Runner {
     const taken = q.splice(0, v.info.batch?.maxSize ?? 1);
     this.metrics.queueDepth.dec({ function: fn.name }, taken.length);
     const now = Date.now();
-    const jobs = taken.filter((j) => !(j.deadline && now > j.deadline) || (this.skip(j), false));
+    const jobs: Held[] = [];
+    for (const j of taken) {
+      if (j.deadline && now > j.deadline) this.skip(j);
+      else jobs.push(j);
+    }
     if (!jobs.length) return;
     v.inflight++;
     this.metrics.batchSize.observe({ function: fn.name }, jobs.length);

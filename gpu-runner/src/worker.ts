@@ -29,7 +29,7 @@ async function load(msg: Extract<ToWorker, { t: 'load' }>): Promise<void> {
   try {
     const mod = (await import(pathToFileURL(msg.spec.bundlePath).href)) as { default?: AnyGpuFunctionDefinition };
     const def = mod.default;
-    if (!def || def.kind !== 'gpu') throw new Error(`${msg.spec.bundlePath} does not export default defineGpuFunction(...)`);
+    if (def?.kind !== 'gpu') throw new Error(`${msg.spec.bundlePath} does not export default defineGpuFunction(...)`);
     const paths: Record<string, string> = {};
     for (const [name, digest] of Object.entries(def.models)) {
       const path = msg.spec.models[digest];

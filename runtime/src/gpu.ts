@@ -67,7 +67,7 @@ export type AnyGpuFunctionDefinition = {
   models: Record<string, string>;
   batch?: GpuBatch;
   warmup?(ctx: GpuContext): unknown;
-  handle(input: any, ctx: GpuContext): unknown;
+  handle(input: unknown, ctx: GpuContext): unknown;
 };
 
 /**

@@ -28,6 +28,6 @@ export class ReplicaMetrics {
       '# TYPE spindle_replica_inflight gauge',
       `spindle_replica_inflight{function_name="${name}"} ${this.inflight}`,
     );
-    return lines.join('\n') + '\n';
+    return `${lines.join('\n')}\n`;
   }
 }

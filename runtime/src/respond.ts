@@ -16,7 +16,9 @@ export function isRawResponse(value: unknown): value is RawResponse {
 /** Sends a web `Response` (its body streamed chunk by chunk). */
 export async function sendWebResponse(res: ServerResponse, response: Response): Promise<void> {
   const headers: Record<string, string> = {};
-  response.headers.forEach((v, k) => (headers[k] = v));
+  response.headers.forEach((v, k) => {
+    headers[k] = v;
+  });
   res.writeHead(response.status, headers);
   if (!response.body) return void res.end();
   res.flushHeaders();

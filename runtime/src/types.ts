@@ -68,5 +68,5 @@ export type AnyFunctionDefinition = {
   kind: 'control';
   input?: JSONSchema;
   output?: JSONSchema;
-  handle(input: any, ctx: FunctionContext): unknown;
+  handle(input: unknown, ctx: FunctionContext): unknown;
 };

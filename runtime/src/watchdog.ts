@@ -133,8 +133,14 @@ export async function serve(definition: AnyFunctionDefinition, options: ServeOpt
     const url = req.url ?? '/';
     if (url.startsWith('/_/')) {
       if (url === '/_/health') return void res.end('ok');
-      if (url === '/_/ready') return void (res.statusCode = draining ? 503 : 200, res.end(draining ? 'draining' : 'ready'));
-      if (url === '/_/metrics') return void (res.setHeader('content-type', 'text/plain; version=0.0.4'), res.end(metrics.render(env.name)));
+      if (url === '/_/ready') {
+        res.statusCode = draining ? 503 : 200;
+        return void res.end(draining ? 'draining' : 'ready');
+      }
+      if (url === '/_/metrics') {
+        res.setHeader('content-type', 'text/plain; version=0.0.4');
+        return void res.end(metrics.render(env.name));
+      }
     }
     const started = process.hrtime.bigint();
     metrics.inflight++;

@@ -27,7 +27,7 @@ export interface BoundsIssue<N> extends SchemaIssue {
 /** The children of a tree node as `[key, child]` pairs, or null for a leaf. */
 export type ChildrenOf<N> = (node: N) => Iterable<[string, N]> | null;
 
-const escape = (key: string) => key.replace(/~/g, '~0').replace(/\//g, '~1');
+const escapePointer = (key: string) => key.replace(/~/g, '~0').replace(/\//g, '~1');
 
 /**
  * Walks any tree (parsed JSON, a YAML syntax tree) with an explicit stack and reports the first place it
@@ -47,7 +47,7 @@ export function checkTreeBounds<N>(root: N, childrenOf: ChildrenOf<N>, bounds: J
     }
     for (const [key, child] of children) {
       if (++keys > bounds.maxKeys) return { path: field ?? '', message: `has more than ${bounds.maxKeys} keys and items in all`, node };
-      stack.push({ node: child, depth: depth + 1, top: depth === 1 ? `/${escape(key)}` : top });
+      stack.push({ node: child, depth: depth + 1, top: depth === 1 ? `/${escapePointer(key)}` : top });
     }
   }
   return null;

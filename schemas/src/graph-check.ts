@@ -4,7 +4,7 @@
  * compiled the way runs will use it, then the plan. The gateway runs this on `PUT /system/graphs/:name`;
  * the CLI runs it on every graph of a stack before it deploys anything.
  */
-import { Ajv } from 'ajv';
+import { Ajv, type ValidateFunction } from 'ajv';
 import { checkJsonBounds, DOCUMENT_BOUNDS, SCHEMA_BOUNDS } from './bounds.ts';
 import { GraphInvalidError } from './errors.ts';
 import { graphDefinitionSchema, type GraphDefinition } from './graph.ts';
@@ -36,7 +36,7 @@ function newAjv(): Ajv {
  * schema that refers to itself without end makes `check` answer an issue, not a RangeError.
  */
 export function compileInputSchema(schema: object): Validator<unknown> {
-  let fn;
+  let fn: ValidateFunction;
   try {
     fn = newAjv().compile(schema);
   } catch (err) {

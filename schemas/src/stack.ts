@@ -58,6 +58,7 @@ export const stackFileSchema = {
       additionalProperties: {
         // `file:` points to a YAML/JSON file holding the definition; otherwise it is written inline.
         if: { type: 'object', required: ['file'] },
+        // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then/else keywords, not a thenable
         then: { type: 'object', properties: { file: { type: 'string', minLength: 1 } }, additionalProperties: false },
         else: graphBody,
       },

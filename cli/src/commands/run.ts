@@ -46,7 +46,7 @@ class NodeLines {
 
   update(e: RunEvent): void {
     if (!e.node) return;
-    const d = (e.data ?? {}) as Record<string, any>;
+    const d = (e.data ?? {}) as Record<string, unknown>;
     const text: Record<string, string> = {
       'node.started': `running ${d.function ?? ''}`,
       'node.progress': `running ${bar(Number(d.fraction))} ${d.message ?? ''}`,

@@ -104,6 +104,8 @@ export function memoryIo(opts: { cwd: string; env?: Record<string, string | unde
     io,
     stdout: () => Buffer.concat(out).toString('utf8'),
     stderr: () => Buffer.concat(err).toString('utf8'),
-    interrupt: () => [...interrupts].forEach((fn) => fn()),
+    interrupt: () => {
+      for (const fn of [...interrupts]) fn();
+    },
   };
 }

@@ -232,7 +232,10 @@ export class GpuClient {
   /** Waits until the reader is connected again, `close()`, or `ms`. */
   private idle(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => (this.wake = null, resolve()), ms);
+      const timer = setTimeout(() => {
+        this.wake = null;
+        resolve();
+      }, ms);
       this.wake = () => {
         clearTimeout(timer);
         this.wake = null;

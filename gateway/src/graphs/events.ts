@@ -59,7 +59,10 @@ export class RunEvents {
 
   private enqueue(runId: string, item: Omit<Queued, 'settle'>): Promise<RunEvent | null> {
     let queue = this.queues.get(runId);
-    if (!queue) this.queues.set(runId, (queue = []));
+    if (!queue) {
+      queue = [];
+      this.queues.set(runId, queue);
+    }
     return new Promise<RunEvent | null>((resolve, reject) => {
       queue.push({ ...item, settle: (stored, err) => (err && item.transition ? reject(err) : resolve(stored)) });
       if (!this.chains.has(runId)) this.chains.set(runId, this.drain(runId));
@@ -82,7 +85,7 @@ export class RunEvents {
       } catch (err) {
         // A failed write is logged, not thrown: callers on the hot path do not wait for it.
         this.logger.error({ err, runId, types: batch.map((b) => b.type) }, 'storing run events failed');
-        batch.forEach((b) => b.settle(null, err));
+        for (const b of batch) b.settle(null, err);
         continue;
       }
       const nc = this.nats.current();
@@ -120,7 +123,9 @@ export class RunEvents {
     let ended = false;
     const buffered: RunEvent[] = [];
     const stops: Array<() => void> = [];
-    const stop = () => stops.splice(0).forEach((s) => s());
+    const stop = () => {
+      for (const s of stops.splice(0)) s();
+    };
     const deliver = (e: RunEvent) => {
       if (ended || e.seq <= last) return;
       if (e.seq > last + 1) {

@@ -193,7 +193,7 @@ export class GraphExecutor {
   /** Stops executing (runs stay `running` in the store, so the next start resumes them). Idempotent. */
   async close(): Promise<void> {
     this.closing = true;
-    this.stops.splice(0).forEach((s) => s());
+    for (const stop of this.stops.splice(0)) stop();
     for (const run of this.active.values()) run.abort.abort(new Error('gateway stopping'));
     await Promise.all([...this.active.values()].map((r) => r.done));
   }
@@ -225,7 +225,10 @@ export class GraphExecutor {
       if (run.status === 'queued') {
         // The status and its event in one statement: a crash never leaves one without the other.
         const started = await events.transition(run.id, 'run.started', { status: 'running' }, undefined, { graph: run.graph, version: run.graphVersion });
-        if (!started) return void (finished = true); // cancelled before it started
+        if (!started) {
+          finished = true; // cancelled before it started
+          return;
+        }
       } else {
         void events.emit(run.id, 'run.resumed', undefined, { from });
       }
@@ -239,7 +242,10 @@ export class GraphExecutor {
       finished = true;
     } catch (err) {
       if (this.closing && !active.cancelled) return;
-      if (active.cancelled) return void (finished = true);
+      if (active.cancelled) {
+        finished = true;
+        return;
+      }
       const message = err instanceof NodeFailedError ? err.message : `run failed: ${(err as Error).message}`;
       this.deps.logger.warn({ runId: run.id, err: message }, 'run failed');
       const node = err instanceof NodeFailedError ? err.node : undefined;

@@ -100,7 +100,11 @@ export async function runNode(
     await hooks.onRetry(attempt, failure, delay);
     await new Promise<void>((resolve, reject) => {
       const t = setTimeout(resolve, delay);
-      signal.addEventListener('abort', () => (clearTimeout(t), reject(signal.reason)), { once: true });
+      const onAbort = () => {
+        clearTimeout(t);
+        reject(signal.reason);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
     });
   }
 }

@@ -29,7 +29,10 @@ function counted(pool: pg.Pool): { pool: pg.Pool; texts: string[] } {
         return typeof value === 'function' ? value.bind(t) : value;
       },
     });
-  const query = (target: { query: (...a: unknown[]) => unknown }) => (...args: unknown[]) => (note(args[0]), target.query(...args));
+  const query = (target: { query: (...a: unknown[]) => unknown }) => (...args: unknown[]) => {
+    note(args[0]);
+    return target.query(...args);
+  };
   const proxy = wrap(pool, {
     query: query(pool as never),
     connect: async () => {
@@ -209,7 +212,10 @@ function saverSuite(database: string, open: () => Promise<{ pool: pg.Pool; close
       const calls = { put: 0, putWrites: 0, getTuple: 0, deleteThread: 0 };
       for (const method of Object.keys(calls) as Array<keyof typeof calls>) {
         const original = batched[method].bind(batched) as (...args: unknown[]) => Promise<unknown>;
-        (batched as unknown as Record<string, unknown>)[method] = (...args: unknown[]) => (calls[method]++, original(...args));
+        (batched as unknown as Record<string, unknown>)[method] = (...args: unknown[]) => {
+          calls[method]++;
+          return original(...args);
+        };
       }
 
       const run = async (saver: BaseCheckpointSaver, texts: string[], threadId: string) => {

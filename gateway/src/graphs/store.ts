@@ -1,5 +1,6 @@
 /** Graph definitions and runs in Postgres (tables from migrations/010_graphs.sql). */
 import type { GraphDefinition, RunEvent } from '@spindle/schemas';
+import type { QueryResultRow } from 'pg';
 import { BadRequestError } from '../errors.ts';
 import type { Database } from '../store/types.ts';
 
@@ -77,7 +78,7 @@ export interface RunNodeRecord {
   error: string | null;
 }
 
-const toGraph = (r: Record<string, any>): GraphRecord => ({
+const toGraph = (r: QueryResultRow): GraphRecord => ({
   name: r.name,
   definition: r.definition,
   version: r.version,
@@ -85,7 +86,7 @@ const toGraph = (r: Record<string, any>): GraphRecord => ({
   updatedAt: r.updated_at,
 });
 
-const toRun = (r: Record<string, any>): RunRecord => ({
+const toRun = (r: QueryResultRow): RunRecord => ({
   id: r.id,
   graph: r.graph,
   graphVersion: r.graph_version,

@@ -2,7 +2,7 @@
  * The GPU runner as a provider: a function is loaded into the one long-lived runner (no replicas), and a
  * call is one job on the Redis stream. The body is read whole (bounded), the runner's answer sent back.
  */
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { BadRequestError, NotFoundError, PayloadTooLargeError } from '../errors.ts';
 import type { GpuService } from '../gpu/service.ts';
 import { GPU_QUEUE_LABEL } from '../gpu/service.ts';

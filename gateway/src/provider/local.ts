@@ -131,7 +131,7 @@ export class LocalProvider implements Provider {
     const group = this.groups.get(name);
     if (!group) return null;
     const replica = group.pick() ?? (await group.waitReady(waitMs));
-    if (!replica || !replica.pool) {
+    if (!replica?.pool) {
       throw new UnavailableError(`function ${name} has no ready replica after waiting ${waitMs} ms; see \`spindle logs ${name}\``);
     }
     replica.inflight++;
@@ -140,7 +140,9 @@ export class LocalProvider implements Provider {
       replicaId: replica.id,
       dispatcher: replica.pool,
       release() {
-        if (!released) (released = true), replica.inflight--;
+        if (released) return;
+        released = true;
+        replica.inflight--;
       },
     };
   }
@@ -196,7 +198,10 @@ export class LocalProvider implements Provider {
   private async pruneVersions(name: string, keep: number): Promise<void> {
     // Wait for the old version to drain before removing its folder.
     await new Promise<void>((r) => {
-      const t = setTimeout(() => (this.pruneTimers.delete(t), r()), (this.opts.drainMs ?? 30_000) + 5000).unref();
+      const t = setTimeout(() => {
+        this.pruneTimers.delete(t);
+        r();
+      }, (this.opts.drainMs ?? 30_000) + 5000).unref();
       this.pruneTimers.add(t);
     });
     const group = this.groups.get(name);

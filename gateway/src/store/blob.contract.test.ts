@@ -86,7 +86,7 @@ function blobContract(kind: string, create: BlobStoreFactory): void {
 
     it('rejects bad keys in every method, naming the key', async () => {
       for (const key of BAD_KEYS) {
-        const named = new RegExp(`invalid blob key ${escape(JSON.stringify(key))}`);
+        const named = new RegExp(`invalid blob key ${escapeRegExp(JSON.stringify(key))}`);
         await expect(store.put(key, Buffer.from('x'))).rejects.toThrow(named);
         await expect(store.get(key)).rejects.toBeInstanceOf(BadRequestError);
         await expect(store.has(key)).rejects.toBeInstanceOf(BadRequestError);
@@ -102,7 +102,7 @@ function blobContract(kind: string, create: BlobStoreFactory): void {
   });
 }
 
-function escape(text: string): string {
+function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 

@@ -41,8 +41,14 @@ function databaseContract(kind: string, factory: DatabaseFactory): void {
   describe(`Database contract: ${kind}`, () => {
     let schema: string;
     let opened: Database[];
-    const track = <T extends Database>(db: T): T => (opened.push(db), db);
-    const open = async (db: Database) => (await track(db).ready(), db);
+    const track = <T extends Database>(db: T): T => {
+      opened.push(db);
+      return db;
+    };
+    const open = async (db: Database) => {
+      await track(db).ready();
+      return db;
+    };
 
     beforeEach(() => {
       schema = `store_test_${randomBytes(6).toString('hex')}`;
@@ -57,7 +63,7 @@ function databaseContract(kind: string, factory: DatabaseFactory): void {
           await db.pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
           break;
         } catch {
-          continue;
+          // closed on purpose by the test: try the next one
         }
       }
       for (const db of [...opened].reverse()) await db.close();
@@ -129,7 +135,7 @@ function databaseContract(kind: string, factory: DatabaseFactory): void {
         const answers = await Promise.all(
           Array.from({ length: 200 }, (_, i) => db.pool.query(`SELECT $1::int + ${i % 17} AS n, $2::text AS s`, [i, `s${i}`])),
         );
-        answers.forEach((answer, i) => expect(answer.rows[0]).toEqual({ n: i + (i % 17), s: `s${i}` }));
+        for (const [i, answer] of answers.entries()) expect(answer.rows[0]).toEqual({ n: i + (i % 17), s: `s${i}` });
       });
 
       it('close() is idempotent', async () => {
