@@ -6,7 +6,6 @@ import { passOnHeaders } from '../http-headers.ts';
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { isValidName } from '@spindle/schemas';
 import { basicAuth } from '../auth.ts';
 import { callbackUrl } from '../async/callback.ts';
 import { CALL_ID, IDEMPOTENCY_KEY } from '../async/names.ts';
@@ -119,8 +118,8 @@ export function asyncRoutes(deps: AsyncRoutesDeps): FastifyPluginAsync {
       admin.get<{ Querystring: { function?: string; limit?: string } }>('/system/async/dead-letters', async (req) => {
         const limit = req.query.limit === undefined ? 100 : Number(req.query.limit);
         if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new BadRequestError(`query "limit" must be a whole number from 1 to 10000, got "${req.query.limit}"`);
-        if (req.query.function !== undefined && !isValidName(req.query.function)) throw new BadRequestError(`query "function" is not a valid function name: "${req.query.function}"`);
-        return deps.queue.deadLetters(req.query.function, limit);
+        // NAME or NAME.openfaas-fn, read like every other route's function name.
+        return deps.queue.deadLetters(req.query.function === undefined ? undefined : functionName(req.query.function), limit);
       });
       admin.post<{ Params: { callId: string } }>('/system/async/dead-letters/:callId/redrive', async (req, reply) => {
         await deps.queue.redrive(callIdParam(req.params.callId), settings);
