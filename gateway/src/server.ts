@@ -1,13 +1,13 @@
 /** Builds the gateway's fastify instance from already-built dependencies (see main.ts for the wiring). */
 import { createServer, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import { basicAuth } from './auth.ts';
 import { callerLeft } from './caller.ts';
 import type { Invoker } from './invoker.ts';
 import { errorBody, renderError } from './render.ts';
-import { ClientClosedError, MethodNotAllowedError, NotFoundError, SpindleError } from './errors.ts';
+import { BadRequestError, ClientClosedError, MethodNotAllowedError, NotFoundError, SpindleError } from './errors.ts';
 import type { FunctionService } from './functions.ts';
 import type { LogHub } from './logs.ts';
 import type { GatewayMetrics } from './metrics.ts';
@@ -123,6 +123,12 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     keepAliveTimeout: 65_000,
     requestTimeout: 0,
     return503OnClosing: true,
+    // A URL fastify cannot decode (bad percent-encoding) gets the same error shape as everything else.
+    frameworkErrors: (err, _req, reply) => {
+      const r = renderError(err.code === 'FST_ERR_BAD_URL' ? new BadRequestError(`the URL is not valid percent-encoding: ${err.message}`) : err);
+      const raw = reply as unknown as FastifyReply;
+      void raw.code(r.status).type('application/json; charset=utf-8').send(errorBody(r));
+    },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200, querystringParser: parseQuery },
   });
 

@@ -1,4 +1,5 @@
 /** Checks of a graph definition beyond its JSON Schema: references, conditions, cycles and deployed functions. */
+import { parseFunctionRef } from './contracts.ts';
 import { GraphInvalidError } from './errors.ts';
 import type { GraphDefinition } from './graph.ts';
 import { parseCondition, parsePath, references, type Condition } from './mapping.ts';
@@ -28,7 +29,10 @@ export function planGraph(definition: GraphDefinition, hasFunction: (name: strin
   const conditions = new Map<string, Condition>();
   for (const id of ids) {
     const node = definition.nodes[id];
-    if (!hasFunction(node.function)) fail(id, 'function', `function "${node.function}" is not deployed`);
+    // `NAME.openfaas-fn` names NAME, as on every route; another namespace does not exist.
+    const ref = parseFunctionRef(node.function);
+    if (ref.problem) fail(id, 'function', ref.problem.message);
+    if (!hasFunction(ref.name)) fail(id, 'function', `function "${ref.name}" is not deployed`);
     const named = new Set<string>();
     for (const need of node.needs ?? []) {
       if (!definition.nodes[need]) fail(id, 'needs', `names node "${need}", which the graph does not have`);

@@ -1,5 +1,5 @@
 /** Runs one graph node: builds its input, invokes its function (retries, timeout), decodes the answer. */
-import { backoffDelay, checkJsonBounds, fieldName, type GraphNode } from '@spindle/schemas';
+import { backoffDelay, checkJsonBounds, fieldName, parseFunctionRef, type GraphNode } from '@spindle/schemas';
 import { SpindleError } from '../errors.ts';
 import type { InvokeResult, Invoker } from '../invoker.ts';
 
@@ -69,7 +69,7 @@ export async function runNode(
     let retryable: boolean;
     try {
       const res = await invoker.invoke({
-        name: node.function,
+        name: parseFunctionRef(node.function).name ?? node.function,
         method: 'POST',
         path: '/',
         headers: { 'content-type': 'application/json' },

@@ -93,11 +93,28 @@ describe('function references', () => {
   });
 });
 
-// Where a route still reads a function or namespace its own way (found writing these tests; those routes
-// were being edited elsewhere at the time). Each becomes a test once the route reads it like the others.
-describe('known differences', () => {
+describe('namespaces and encodings everywhere', () => {
+  it('scale-function answers 404 for another namespace in the body or the query, like deploy and delete', async () => {
+    const body = await p.request({ method: 'POST', url: '/system/scale-function/named', json: { replicas: 0, namespace: 'other' } });
+    const query = await p.request({ method: 'POST', url: '/system/scale-function/named?namespace=other', json: { replicas: 0 } });
+    for (const res of [body, query]) expect([res.statusCode, res.json().error.message]).toEqual([404, 'namespace "other" does not exist: Spindle has one namespace, openfaas-fn']);
+  });
+
+  it('a graph node naming NAME.openfaas-fn finds NAME; another namespace is refused naming the node', async () => {
+    const ok = await p.request({ method: 'PUT', url: '/system/graphs/suffixed', json: { nodes: { a: { function: 'named.openfaas-fn' } } } });
+    expect(ok.statusCode, ok.body).toBeLessThan(300);
+    const other = await p.request({ method: 'PUT', url: '/system/graphs/elsewhere', json: { nodes: { a: { function: 'named.other' } } } });
+    expect(other.statusCode).toBe(400);
+    expect(other.json().error.message).toMatch(/node "a".*function.*namespace "other" does not exist/);
+  });
+
+  it('a URL that is not valid percent-encoding gets the usual error shape (400)', async () => {
+    for (const url of ['/function/%E0%A4%A', '/async-function/%E0%A4%A', '/system/function/%E0%A4%A']) {
+      const res = await p.request({ method: 'POST', url, payload: 'x' });
+      expect(res.statusCode, url).toBe(400);
+      expect(res.json().error, url).toMatchObject({ code: 'SPINDLE_BAD_REQUEST', message: expect.stringContaining('percent-encoding') });
+    }
+  });
+
   it.todo('GET /system/logs?name=NAME&namespace=<other> answers 404 like GET /system/function/NAME?namespace=<other> (today the query is ignored: 200)');
-  it.todo('POST /system/scale-function/NAME with "namespace": "<other>" (body) or ?namespace=<other> answers 404 like deploy and delete (today ignored: 202)');
-  it.todo('a graph node with "function": "NAME.openfaas-fn" finds NAME, or says the suffix is not allowed (today: function "NAME.openfaas-fn" is not deployed)');
-  it.todo('a function name that is not valid percent-encoding (/function/%E0%A4%A) answers the {"error": {"code", "message"}} shape (today fastify\'s FST_ERR_BAD_URL body)');
 });

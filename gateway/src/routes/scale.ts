@@ -3,13 +3,15 @@ import type { FastifyPluginAsync } from 'fastify';
 import { validateScaleRequest } from '@spindle/schemas';
 import { BadRequestError } from '../errors.ts';
 import type { FunctionService } from '../functions.ts';
-import { functionName, validBody } from './validate.ts';
+import { checkNamespace, functionName, validBody } from './validate.ts';
 
 export function scaleRoutes(functions: FunctionService): FastifyPluginAsync {
   return async (app) => {
-    app.post<{ Params: { name: string } }>('/system/scale-function/:name', async (req, reply) => {
+    app.post<{ Params: { name: string }; Querystring: { namespace?: string } }>('/system/scale-function/:name', async (req, reply) => {
       const name = functionName(req.params.name);
+      checkNamespace(req.query.namespace);
       const body = validBody(validateScaleRequest, req.body);
+      checkNamespace(body.namespace);
       if (body.serviceName && functionName(body.serviceName) !== name) {
         throw new BadRequestError(`field "serviceName" ("${body.serviceName}") does not match the function in the URL ("${name}")`);
       }

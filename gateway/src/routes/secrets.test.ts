@@ -73,4 +73,15 @@ describe('secrets', () => {
     expect(described.body).not.toContain(VALUE);
     expect((await p.request({ method: 'GET', url: '/system/functions' })).body).not.toContain(VALUE);
   });
+
+  it('refuses another namespace (404), both value and rawValue, and a rawValue that is not base64 (400)', async () => {
+    const other = await secrets('POST', { name: 'elsewhere', value: 'x', namespace: 'other' });
+    expect([other.statusCode, other.json().error.message]).toEqual([404, 'namespace "other" does not exist: Spindle has one namespace, openfaas-fn']);
+    expect((await p.request({ method: 'GET', url: '/system/secrets?namespace=other' })).statusCode).toBe(404);
+    const both = await secrets('POST', { name: 'both', value: 'x', rawValue: 'eA==' });
+    expect([both.statusCode, both.json().error.message]).toEqual([400, 'fields "value" and "rawValue" are both set: send one']);
+    const bad = await secrets('POST', { name: 'bad', rawValue: '!!' });
+    expect([bad.statusCode, bad.json().error.message]).toEqual([400, 'field "rawValue" must be base64']);
+    expect((await secrets('GET')).json().map((x: { name: string }) => x.name)).not.toContain('bad');
+  });
 });
