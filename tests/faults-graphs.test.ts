@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Api, MACHINE_PG, ROOT, tempDir, uniqueName } from './harness.ts';
+import { sseData } from './sse.ts';
 
 const PASSWORD = 'faults-password';
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -75,11 +76,7 @@ async function killGroup(child: ChildProcess): Promise<void> {
 async function readEvents(api: Api, runId: string, ms = 3_000): Promise<Array<{ seq: number; type: string; node?: string }>> {
   const res = await fetch(`${api.url}/runs/${runId}/events`, { headers: { authorization: api.auth }, signal: AbortSignal.timeout(ms) });
   expect(res.status).toBe(200);
-  const text = await res.text();
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith('data:'))
-    .map((l) => JSON.parse(l.slice(5)));
+  return sseData(await res.text());
 }
 
 /** Checks the exactly-once invariants of one finished run; returns a description of what is wrong, or null. */

@@ -1,6 +1,7 @@
 /** `ctx.progress()` in a GPU function reaches graph runs: runner → reply stream → gateway → run events. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPlatform, uniqueName, type Api } from './harness.ts';
+import { sseData } from './sse.ts';
 import { deployGpu, loaded, redisPrefix, startRunner, waitRunner, type RunnerProc } from './gpu-harness.ts';
 
 let api: Api;
@@ -28,12 +29,7 @@ describe('GPU progress', () => {
     const run = await res.json();
     expect(res.status, JSON.stringify(run)).toBe(200);
     expect(run.output).toEqual({ steps: 4 });
-    const sse = await (await api.system('GET', `/runs/${run.runId}/events`)).text();
-    const events = sse
-      .split('\n\n')
-      .map((f) => f.split('\n').find((l) => l.startsWith('data: ')))
-      .filter(Boolean)
-      .map((l) => JSON.parse(l!.slice(6)));
+    const events = sseData(await (await api.system('GET', `/runs/${run.runId}/events`)).text());
     const progress = events.filter((e) => e.type === 'node.progress');
     expect(progress.map((e) => e.node)).toEqual(['work', 'work', 'work', 'work']);
     expect(progress.map((e) => e.data)).toEqual([1, 2, 3, 4].map((i) => ({ fraction: i / 4, message: `step ${i} of 4` })));

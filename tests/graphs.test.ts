@@ -1,6 +1,7 @@
 /** Graphs against real replicas, Postgres checkpoints (embedded PGlite here) and NATS: the executor and the runs API. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPlatform, uniqueName, type Api } from './harness.ts';
+import { sseData } from './sse.ts';
 
 let api: Api;
 let stop: () => Promise<void>;
@@ -28,12 +29,7 @@ async function runAndWait(name: string, input: unknown): Promise<{ status: numbe
 async function readEvents(runId: string, headers: Record<string, string> = {}): Promise<any[]> {
   const res = await api.system('GET', `/runs/${runId}/events`, undefined, headers);
   expect(res.headers.get('content-type')).toContain('text/event-stream');
-  const text = await res.text();
-  return text
-    .split('\n\n')
-    .map((f) => f.split('\n').find((l) => l.startsWith('data: ')))
-    .filter(Boolean)
-    .map((l) => JSON.parse(l!.slice(6)));
+  return sseData(await res.text());
 }
 
 const diamond = {

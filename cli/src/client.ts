@@ -1,6 +1,7 @@
 /** HTTP client for the gateway's OpenFaaS-compatible API (global fetch, basic auth on /system routes). */
 import type { DeployRequest, FunctionStatus } from '@spindle/schemas';
 import { AuthError, GatewayError, GatewayUnreachableError } from './errors.ts';
+import { bodyChunks, follow, type Reconnect } from './follow.ts';
 
 /** One log line as `GET /system/logs` streams it. */
 export interface LogEntry {
@@ -9,6 +10,8 @@ export interface LogEntry {
   instance: string;
   timestamp: string;
   text: string;
+  /** Where a follow resumes after this line (`LogsQuery.after`); absent from gateways that predate it. */
+  cursor?: string;
 }
 
 export interface SecretInfo {
@@ -25,6 +28,8 @@ export interface LogsQuery {
   tail?: number;
   /** RFC 3339 timestamp. */
   since?: string;
+  /** Only lines after the one with this cursor (a follow resuming after a dropped connection). */
+  after?: string;
   signal?: AbortSignal;
 }
 
@@ -127,11 +132,12 @@ export class GatewayClient {
     const params = new URLSearchParams({ name: query.name, follow: String(Boolean(query.follow)) });
     if (query.tail !== undefined) params.set('tail', String(query.tail));
     if (query.since) params.set('since', query.since);
+    if (query.after) params.set('after', query.after);
     const res = await this.#request('GET', `/system/logs?${params}`, { signal: query.signal });
     if (!res.body) return;
     const decoder = new TextDecoder();
     let buffered = '';
-    for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+    for await (const chunk of bodyChunks(res.body, `the logs of ${query.name}`)) {
       buffered += decoder.decode(chunk, { stream: true });
       for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
         const line = buffered.slice(0, nl).trim();
@@ -140,6 +146,23 @@ export class GatewayClient {
       }
     }
     if (buffered.trim()) yield JSON.parse(buffered) as LogEntry;
+  }
+
+  /**
+   * A function's log lines, followed until the signal aborts: a dropped connection (or a gateway that restarts)
+   * is reopened after the last line seen (`after=<cursor>`), so each line comes once. `tail` and `since` apply
+   * to the first connection.
+   * @example for await (const line of client.followLogs({ name: 'echo', tail: 10 })) console.log(line.text);
+   */
+  followLogs(query: Omit<LogsQuery, 'follow' | 'after'>, onReconnect?: (r: Reconnect) => void): AsyncGenerator<LogEntry> {
+    return follow((after) => this.logs(after ? { name: query.name, follow: true, after, signal: query.signal } : { ...query, follow: true }), {
+      what: `the logs of ${query.name}`,
+      cursorOf: (entry) => entry.cursor,
+      // A follow has no end of its own: a stream the gateway ended (it shut down) is reopened.
+      finished: () => false,
+      onReconnect,
+      signal: query.signal,
+    });
   }
 
   /** Secret names (never values). */

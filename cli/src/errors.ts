@@ -126,6 +126,22 @@ export class GatewayUnreachableError extends CliError {
   }
 }
 
+/** A followed stream (run events, log lines) broke off mid-way: the connection dropped or the body was cut. */
+export class StreamDroppedError extends CliError {
+  constructor(what: string, cause: unknown) {
+    const reason = describeCause(cause);
+    super('SPINDLE_CLI_STREAM_DROPPED', `the connection to the gateway dropped while reading ${what}${reason ? ` (${reason})` : ''}`, { cause });
+  }
+}
+
+/** A followed stream could not be resumed: every reconnection attempt failed. */
+export class StreamLostError extends CliError {
+  constructor(what: string, attempts: number, cause: unknown) {
+    const detail = cause instanceof Error ? cause.message : String(cause);
+    super('SPINDLE_CLI_STREAM_LOST', `lost ${what} and could not resume after ${attempts} attempts: ${detail}`, { cause });
+  }
+}
+
 function describeCause(cause: unknown): string {
   const inner = cause instanceof Error && cause.cause instanceof Error ? cause.cause : cause;
   if (inner instanceof Error) return (inner as NodeJS.ErrnoException).code ?? inner.message;

@@ -4,7 +4,9 @@ import path from 'node:path';
 import { checkGraphDefinition, GraphInvalidError, type GraphDefinition, type RunEvent } from '@spindle/schemas';
 import type { GatewayClient } from './client.ts';
 import { UsageError } from './errors.ts';
+import { follow, type Reconnect } from './follow.ts';
 import { projectPath } from './project-paths.ts';
+import { sseMessages } from './sse.ts';
 import { displayPath, type LoadedStack } from './stack.ts';
 import { readYaml, segmentsOf } from './yaml.ts';
 
@@ -128,24 +130,44 @@ export async function getGraph(client: GatewayClient, name: string): Promise<Gra
   return ((await (await client.call('GET', `/system/graphs/${encodeURIComponent(name)}`)).json()) as { definition: GraphDefinition }).definition;
 }
 
-/** The run's events (`text/event-stream`), from the first, until the run ends. */
-export async function* runEvents(client: GatewayClient, runId: string, signal?: AbortSignal): AsyncGenerator<RunEvent> {
-  const res = await client.call('GET', `/runs/${encodeURIComponent(runId)}/events`, undefined, { signal, headers: { accept: 'text/event-stream' } });
+/** Options of `runEvents`. */
+export interface RunEventsOptions {
+  /** The number of the last event already seen (sent as Last-Event-ID): the stream starts after it. */
+  after?: string;
+  signal?: AbortSignal;
+}
+
+/**
+ * The run's events (`text/event-stream`), from the first (or after `after`), until the run ends or the
+ * connection drops (StreamDroppedError). `followRun` reconnects.
+ */
+export async function* runEvents(client: GatewayClient, runId: string, opts: RunEventsOptions = {}): AsyncGenerator<RunEvent> {
+  const headers: Record<string, string> = { accept: 'text/event-stream' };
+  if (opts.after !== undefined) headers['last-event-id'] = opts.after;
+  const res = await client.call('GET', `/runs/${encodeURIComponent(runId)}/events`, undefined, { signal: opts.signal, headers });
   if (!res.body) return;
-  const decoder = new TextDecoder();
-  let buffered = '';
-  for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
-    buffered += decoder.decode(chunk, { stream: true }).replace(/\r\n/g, '\n');
-    // An SSE frame ends with a blank line; only `data:` lines matter here (comments are pings).
-    for (let end = buffered.indexOf('\n\n'); end >= 0; end = buffered.indexOf('\n\n')) {
-      const frame = buffered.slice(0, end);
-      buffered = buffered.slice(end + 2);
-      const data = frame
-        .split('\n')
-        .filter((l) => l.startsWith('data:'))
-        .map((l) => l.slice(5).trimStart())
-        .join('\n');
-      if (data) yield JSON.parse(data) as RunEvent;
-    }
-  }
+  for await (const m of sseMessages(res.body, `the events of run ${runId}`)) yield JSON.parse(m.data) as RunEvent;
+}
+
+/** Options of `followRun`. */
+export interface FollowRunOptions {
+  signal?: AbortSignal;
+  /** Called before each reconnection (for a "reconnecting…" line). */
+  onReconnect?(r: Reconnect): void;
+}
+
+/**
+ * Every event of the run, once each and in order, until it ends: a dropped connection (or a gateway that
+ * restarts) is reopened with Last-Event-ID set to the last event seen.
+ * @example for await (const e of followRun(client, runId, { onReconnect: (r) => console.error(reconnectingLine(r)) })) console.log(e.type);
+ */
+export function followRun(client: GatewayClient, runId: string, opts: FollowRunOptions = {}): AsyncGenerator<RunEvent> {
+  return follow((after) => runEvents(client, runId, { after, signal: opts.signal }), {
+    what: `the events of run ${runId}`,
+    cursorOf: (e) => String(e.seq),
+    // The gateway ends the stream after the run's final event, and also when it shuts down: ask which.
+    finished: async () => (await getRun(client, runId)).finishedAt !== null,
+    onReconnect: opts.onReconnect,
+    signal: opts.signal,
+  });
 }

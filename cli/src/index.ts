@@ -9,8 +9,11 @@ export type { BuildOptions, BuildResult, BuildFunctionsOptions } from './build.t
 export { deployFunctions, deployFunction, deployRequestFor } from './deploy.ts';
 export type { DeployResult, DeployFunctionsOptions } from './deploy.ts';
 export { GatewayClient } from './client.ts';
-export { loadGraphs, deployGraphs, deployedFunctions, startRun, getRun, listRuns, getGraph, runEvents } from './graphs.ts';
-export type { StackGraph, RunView, LoadGraphsOptions } from './graphs.ts';
+export { loadGraphs, deployGraphs, deployedFunctions, startRun, getRun, listRuns, getGraph, runEvents, followRun } from './graphs.ts';
+export type { StackGraph, RunView, LoadGraphsOptions, RunEventsOptions, FollowRunOptions } from './graphs.ts';
+export { follow, reconnectingLine } from './follow.ts';
+export type { FollowOptions, Reconnect } from './follow.ts';
+export { sseMessages } from './sse.ts';
 export type { GatewayClientOptions, LogEntry, LogsQuery, InvokeOptions, SecretInfo, SecretValue } from './client.ts';
 export { resolveCredentials, resolveGateway, saveLogin, removeLogin, configDir, dataDir, normalizeGateway, DEFAULT_GATEWAY } from './config.ts';
 export type { Credentials, Env } from './config.ts';

@@ -1,7 +1,8 @@
 /** `spindle logs NAME [--follow] [--tail N] [--since 5m|RFC3339]`: `timestamp instance text` lines. */
 import type { Command } from 'commander';
 import { UsageError } from '../errors.ts';
-import { println, type CliIo } from '../io.ts';
+import { reconnectingLine } from '../follow.ts';
+import { eprintln, println, type CliIo } from '../io.ts';
 import { CommandContext, withCommon } from './context.ts';
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -21,7 +22,7 @@ export function parseSince(value: string, now = Date.now()): string {
 export function register(program: Command, io: CliIo): void {
   withCommon(program.command('logs').argument('<name>', 'function name'))
     .description('print a function\'s logs')
-    .option('--follow', 'keep streaming new lines until Ctrl-C')
+    .option('--follow', 'keep streaming new lines until Ctrl-C (reconnecting, without losing a line, when the connection drops)')
     .option('--tail <n>', 'only the last N lines')
     .option('--since <when>', 'only lines newer than a duration (5m) or an RFC 3339 time')
     .action(async (name: string, flags: { follow?: boolean; tail?: string; since?: string; gateway?: string; yaml: string }) => {
@@ -32,7 +33,8 @@ export function register(program: Command, io: CliIo): void {
       const abort = new AbortController();
       const off = io.onInterrupt(() => abort.abort());
       try {
-        const lines = client.logs({ name, follow: flags.follow, tail: flags.tail === undefined ? undefined : Number(flags.tail), since, signal: abort.signal });
+        const query = { name, tail: flags.tail === undefined ? undefined : Number(flags.tail), since, signal: abort.signal };
+        const lines = flags.follow ? client.followLogs(query, (r) => eprintln(io, reconnectingLine(r))) : client.logs(query);
         for await (const entry of lines) println(io, `${entry.timestamp} ${entry.instance} ${entry.text.replace(/\r?\n$/, '')}`);
       } catch (err) {
         if (!abort.signal.aborted) throw err;

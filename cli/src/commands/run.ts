@@ -4,7 +4,8 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { RunEvent } from '@spindle/schemas';
 import { CliError, UsageError } from '../errors.ts';
-import { getGraph, getRun, runEvents, startRun } from '../graphs.ts';
+import { reconnectingLine } from '../follow.ts';
+import { followRun, getGraph, getRun, startRun } from '../graphs.ts';
 import { eprintln, println, type CliIo } from '../io.ts';
 import { CommandContext, withCommon } from './context.ts';
 
@@ -63,6 +64,12 @@ class NodeLines {
     for (const l of this.lines.values()) this.io.stderr.write(`\x1b[2K${l}\n`);
     this.drawn = this.lines.size;
   }
+
+  /** Prints a line of its own (a reconnection notice) below the node lines; they are redrawn below it. */
+  note(line: string): void {
+    eprintln(this.io, line);
+    this.drawn = 0;
+  }
 }
 
 /** Adds `spindle run` to the program. */
@@ -72,7 +79,7 @@ export function register(program: Command, io: CliIo): void {
     .argument('<graph>', 'graph name')
     .option('-i, --input <file|json>', "the run input: a JSON file, - for stdin, or inline JSON ('{\"name\":\"Ada\"}')")
     .option('-d, --data <json>', 'the run input as inline JSON')
-    .option('--follow', 'show a live line per node while the run goes')
+    .option('--follow', 'show a live line per node while the run goes (reconnecting, without losing an event, when the connection drops)')
     .action(async (graph: string, flags: { input?: string; data?: string; follow?: boolean; gateway?: string; yaml: string }) => {
       const ctx = new CommandContext(io, flags);
       const client = await ctx.client();
@@ -86,7 +93,7 @@ export function register(program: Command, io: CliIo): void {
       const started = await startRun(client, graph, input);
       eprintln(io, `run ${started.runId} of ${graph}`);
       const lines = new NodeLines(io);
-      for await (const e of runEvents(client, started.runId)) lines.update(e);
+      for await (const e of followRun(client, started.runId, { onReconnect: (r) => lines.note(reconnectingLine(r)) })) lines.update(e);
       const run = await getRun(client, started.runId);
       if (run.status !== 'succeeded') throw new CliError('SPINDLE_CLI_RUN_FAILED', `run ${run.runId} ${run.status}: ${run.error ?? ''}`);
       println(io, JSON.stringify(run.output, null, 2));

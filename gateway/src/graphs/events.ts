@@ -166,6 +166,23 @@ export class RunEvents {
         stored.forEach(deliver);
         replaying = false;
         buffered.sort((a, b) => a.seq - b.seq).forEach(deliver);
+        // A follower resuming after the final event (it saw it, then lost the connection before the end) would
+        // wait for an event that never comes: a finished run has stored every event (the final one together
+        // with its status), so what is stored after `last` is all there is.
+        if (!ended && stored.length === 0) {
+          void this.runs
+            .get(runId)
+            .then(async (run) => {
+              if (ended || !run?.finishedAt) return;
+              for (const e of await this.runs.events(runId, last)) deliver(e);
+              if (!ended) {
+                ended = true;
+                stop();
+                onEnd();
+              }
+            })
+            .catch((err) => this.logger.warn({ err, runId }, 'checking whether a followed run has finished failed'));
+        }
       },
       (err) => {
         this.logger.error({ err, runId }, 'replaying run events failed');

@@ -1,11 +1,12 @@
 /** The runs API: start (`POST /graphs/:name/runs`), inspect, stream events (SSE), cancel, list. */
 import type { FastifyPluginAsync } from 'fastify';
 import type { RunEvent } from '@spindle/schemas';
-import { endOnCallerFin } from '../caller.ts';
 import { BadRequestError, NotFoundError } from '../errors.ts';
+import { Followers } from '../follow.ts';
 import type { RunEvents } from '../graphs/events.ts';
 import type { GraphExecutor } from '../graphs/executor.ts';
 import type { RunRecord, RunStore } from '../graphs/store.ts';
+import { openSse, type SseEvent } from '../sse.ts';
 import { boundedBody, validName } from './validate.ts';
 
 const STATUSES = new Set(['queued', 'running', 'succeeded', 'failed', 'cancelled']);
@@ -27,18 +28,14 @@ function view(run: RunRecord) {
   };
 }
 
-/** One Server-Sent Events frame; the id lets a reconnecting client send Last-Event-ID. */
-function frame(e: RunEvent): string {
-  return `id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`;
+/** A run event as an SSE event; its id (the event number) is what a reconnecting client sends as Last-Event-ID. */
+function sseEvent(e: RunEvent): SseEvent {
+  return { id: e.seq, event: e.type, data: JSON.stringify(e) };
 }
 
 export function runRoutes(executor: GraphExecutor, runs: RunStore, events: RunEvents): FastifyPluginAsync {
   return async (app) => {
-    // Followed streams never end by themselves: end them when the server closes, or Ctrl-C would wait on them.
-    const open = new Set<import('node:http').ServerResponse>();
-    app.addHook('preClose', async () => {
-      for (const res of open) res.end();
-    });
+    const followers = new Followers(app);
 
     app.post<{ Params: { name: string }; Querystring: { wait?: string; timeout?: string } }>('/graphs/:name/runs', async (req, reply) => {
       const name = validName(req.params.name, 'graph');
@@ -77,28 +74,10 @@ export function runRoutes(executor: GraphExecutor, runs: RunStore, events: RunEv
       const after = Number(req.headers['last-event-id'] ?? req.query.after ?? 0);
       if (!Number.isInteger(after) || after < 0 || after > MAX_EVENT_SEQ) throw new BadRequestError(`Last-Event-ID (or query "after") must be an event number from 0 to ${MAX_EVENT_SEQ}`);
       reply.hijack();
-      const res = reply.raw;
-      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-      // HEAD: the headers are the whole answer (node would hold them back until a body byte that never comes).
-      if (req.method === 'HEAD') return void res.end();
-      res.write(': spindle run events\n\n');
-      const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
-      const stop = events.subscribe(
-        run.id,
-        after,
-        (e) => res.write(frame(e)),
-        () => {
-          clearInterval(ping);
-          res.end();
-        },
-      );
-      open.add(res);
-      res.on('close', () => {
-        open.delete(res);
-        clearInterval(ping);
-        stop();
-      });
-      endOnCallerFin(req.raw, res);
+      const sse = openSse(followers, req.raw, reply.raw, 'spindle run events');
+      if (!sse) return;
+      // From the first event after `after`, in order, once each, until the run's final event ends the stream.
+      sse.onClose(events.subscribe(run.id, after, (e) => sse.send(sseEvent(e)), () => sse.end()));
     });
   };
 }
