@@ -1,6 +1,7 @@
 /** The runner's configuration, read from the environment in one place. */
 import { availableParallelism } from 'node:os';
 import type { EpRequest } from './ep.ts';
+import { RunnerConfigError } from './errors.ts';
 
 /** Everything the runner process can be told. */
 export interface RunnerConfig {
@@ -22,14 +23,14 @@ function num(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number, got "${raw}"`);
+  if (!Number.isFinite(n) || n < 0) throw new RunnerConfigError(`${name} must be a non-negative number, got "${raw}"`);
   return n;
 }
 
 /** Reads REDIS_URL, SPINDLE_REDIS_PREFIX, SPINDLE_GPU_* and LOG_LEVEL. */
 export function runnerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): RunnerConfig {
   const ep = (env.SPINDLE_GPU_EP || 'auto') as EpRequest;
-  if (!['auto', 'cuda', 'cpu'].includes(ep)) throw new Error(`SPINDLE_GPU_EP must be auto, cuda or cpu, got "${ep}"`);
+  if (!['auto', 'cuda', 'cpu'].includes(ep)) throw new RunnerConfigError(`SPINDLE_GPU_EP must be auto, cuda or cpu, got "${ep}"`);
   return {
     redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379',
     redisPrefix: env.SPINDLE_REDIS_PREFIX || 'spindle',

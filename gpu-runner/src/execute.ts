@@ -1,6 +1,7 @@
 /** Runs one batch through a GPU function's `handle`: decode, validate, isolate failures, encode. */
 import { Ajv, type ValidateFunction } from 'ajv';
 import type { AnyGpuFunctionDefinition, GpuContext, GpuSession } from '@spindle/runtime';
+import { asAnswerable, errorAnswer, HandlerError, InvalidJobInputError, ModelRejectedInputError } from './errors.ts';
 import type { WorkItem, WorkResult } from './messages.ts';
 
 type Ort = import('onnxruntime-node').InferenceSession;
@@ -21,24 +22,7 @@ export function inputValidator(def: AnyGpuFunctionDefinition): ValidateFunction 
   return typeof def.input === 'string' ? null : ajv.compile(def.input as object);
 }
 
-/** An error with an HTTP status, recognised by shape: the bundle carries its own copy of the runtime's classes. */
-function statusOf(err: unknown): { status: number; code: string; message: string } {
-  const e = err as { statusCode?: unknown; code?: unknown; message?: unknown };
-  if (typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 600) {
-    return { status: e.statusCode, code: typeof e.code === 'string' ? e.code : 'SPINDLE_FUNCTION_ERROR', message: String(e.message) };
-  }
-  return { status: 500, code: 'SPINDLE_FUNCTION_ERROR', message: `handler failed: ${String(e?.message ?? err)}` };
-}
-
-function errorResult(err: unknown): WorkResult {
-  const { status, code, message } = statusOf(err);
-  return { status, code, contentType: 'application/json; charset=utf-8', body: Buffer.from(JSON.stringify({ error: { code, message } })) };
-}
-
-class ModelInputError extends Error {
-  readonly statusCode = 400;
-  readonly code = 'SPINDLE_MODEL_REJECTED_INPUT';
-}
+const errorResult = (err: unknown): WorkResult => errorAnswer(asAnswerable(err));
 
 /** Wraps a session: times each run, and turns onnxruntime's errors (wrong shape or type) into 400s. */
 function wrap(session: Ort, model: string, timings: Array<[string, number]>): GpuSession {
@@ -50,7 +34,7 @@ function wrap(session: Ort, model: string, timings: Array<[string, number]>): Gp
       try {
         return await session.run(...args);
       } catch (err) {
-        throw new ModelInputError(`model "${model}" rejected the input: ${String((err as Error).message).split('\n').slice(0, 2).join(' ')}`, { cause: err });
+        throw new ModelRejectedInputError(model, err);
       } finally {
         timings.push([model, (performance.now() - started) / 1000]);
       }
@@ -65,12 +49,12 @@ function decode(fn: LoadedFunction, item: WorkItem): unknown {
   try {
     value = JSON.parse(body.toString('utf8'));
   } catch (err) {
-    throw Object.assign(new Error(`request body is not valid JSON: ${(err as Error).message}`), { statusCode: 400, code: 'SPINDLE_INVALID_INPUT' });
+    throw new InvalidJobInputError(`request body is not valid JSON: ${(err as Error).message}`, err);
   }
   if (!fn.validate(value)) {
     const e = fn.validate.errors![0];
     const field = e.instancePath.replace(/^\//, '').replace(/\//g, '.') || (e.params as { missingProperty?: string }).missingProperty || '';
-    throw Object.assign(new Error(field ? `field "${field}" ${e.message}` : `body ${e.message}`), { statusCode: 400, code: 'SPINDLE_INVALID_INPUT' });
+    throw new InvalidJobInputError(field ? `field "${field}" ${e.message}` : `body ${e.message}`);
   }
   return value;
 }
@@ -78,7 +62,7 @@ function decode(fn: LoadedFunction, item: WorkItem): unknown {
 function encode(fn: LoadedFunction, value: unknown): WorkResult {
   if (value instanceof Error) return errorResult(value);
   if (typeof fn.def.output === 'string') {
-    if (!(value instanceof Uint8Array)) return errorResult(new Error(`handle must return bytes (output is "${fn.def.output}")`));
+    if (!(value instanceof Uint8Array)) return errorResult(new HandlerError(`handle must return bytes (output is "${fn.def.output}")`));
     const contentType = fn.def.output.includes('*') ? 'application/octet-stream' : fn.def.output;
     return { status: 200, contentType, body: value };
   }
@@ -108,7 +92,7 @@ export async function execute(fn: LoadedFunction, items: WorkItem[], sessions: M
     session(model: string) {
       const digest = fn.models[model];
       const s = digest ? sessions.get(digest) : undefined;
-      if (!s) throw new Error(`model "${model}" is not declared in models (declared: ${Object.keys(fn.models).join(', ')})`);
+      if (!s) throw new HandlerError(`model "${model}" is not declared in models (declared: ${Object.keys(fn.models).join(', ')})`);
       return wrap(s, model, timings);
     },
     progress(fraction, message) {
@@ -123,7 +107,7 @@ export async function execute(fn: LoadedFunction, items: WorkItem[], sessions: M
         return;
       }
       const out = await fn.def.handle(group.map((g) => g.input), ctx);
-      if (!Array.isArray(out) || out.length !== group.length) throw new Error(`a batched handle must return one result per input (got ${Array.isArray(out) ? out.length : typeof out} for ${group.length})`);
+      if (!Array.isArray(out) || out.length !== group.length) throw new HandlerError(`a batched handle must return one result per input (got ${Array.isArray(out) ? out.length : typeof out} for ${group.length})`);
       for (const [i, g] of group.entries()) results[g.index] = encode(fn, out[i]);
     } catch (err) {
       if (group.length === 1) results[group[0].index] = errorResult(err);

@@ -31,7 +31,8 @@ export type ToWorker =
 
 export type FromWorker =
   | { t: 'loaded'; seq: number; info: LoadedInfo }
-  | { t: 'failed'; seq: number; message: string }
+  /** A load failed; `code` is the RunnerError's (errors.ts), rebuilt on the main thread. */
+  | { t: 'failed'; seq: number; message: string; code: string }
   | { t: 'done'; seq: number; results: WorkResult[]; timings: Array<[model: string, seconds: number]> }
   /** `ctx.progress()` during run `seq`, for the items at `items` (indices into the batch). */
   | { t: 'progress'; seq: number; items: number[]; fraction: number; message: string | null }

@@ -1,6 +1,7 @@
 /** Sessions created once and reused, within a memory budget (model file bytes), least recently used evicted first. */
 import { stat } from 'node:fs/promises';
 import ort from 'onnxruntime-node';
+import { ModelLoadError } from './errors.ts';
 
 interface Entry {
   digest: string;
@@ -28,7 +29,10 @@ export class ModelCache {
     private readonly onLoad: (digest: string, seconds: number) => void = () => {},
   ) {}
 
-  /** Sessions for `models` (digest → path), loading what is missing; models outside this set may be evicted. */
+  /**
+   * Sessions for `models` (digest → path), loading what is missing; models outside this set may be evicted.
+   * A model that cannot be loaded rejects with a ModelLoadError.
+   */
   async acquire(models: Record<string, string>): Promise<Map<string, ort.InferenceSession>> {
     const wanted = new Set(Object.keys(models));
     const out = new Map<string, ort.InferenceSession>();
@@ -45,10 +49,14 @@ export class ModelCache {
     let p = this.loading.get(digest);
     if (!p) {
       p = (async () => {
-        const { size } = await stat(path);
+        const { size } = await stat(path).catch((err) => {
+          throw new ModelLoadError(digest, path, err);
+        });
         await this.evictFor(size, keep);
         const started = performance.now();
-        const session = await ort.InferenceSession.create(path, this.options);
+        const session = await ort.InferenceSession.create(path, this.options).catch((err) => {
+          throw new ModelLoadError(digest, path, err);
+        });
         this.onLoad(digest, (performance.now() - started) / 1000);
         this.loads.set(digest, (this.loads.get(digest) ?? 0) + 1);
         const e: Entry = { digest, session, bytes: size, lastUsed: Date.now() };

@@ -2,6 +2,7 @@
 import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import type { GpuFunctionSpec } from '@spindle/runtime';
+import { RunnerError, WorkerFailedError } from './errors.ts';
 import type { ProgressSink } from './execute.ts';
 import type { FromWorker, LoadedInfo, ToWorker, WorkItem, WorkResult } from './messages.ts';
 import type { ModelInfo } from './model-cache.ts';
@@ -52,12 +53,13 @@ export class WorkerPool extends EventEmitter {
       const p = slot.pending.get(m.seq);
       if (!p) return;
       slot.pending.delete(m.seq);
-      if (m.t === 'failed') p.reject(new Error(m.message));
+      // The worker's error, rebuilt on this side of the thread boundary with its code.
+      if (m.t === 'failed') p.reject(new RunnerError(500, m.code, m.message));
       else p.resolve(m.t === 'loaded' ? m.info : m);
     });
     worker.on('error', () => {});
     worker.on('exit', (code) => {
-      for (const p of slot.pending.values()) p.reject(new Error(`inference worker exited with code ${code}`));
+      for (const p of slot.pending.values()) p.reject(new WorkerFailedError(`it exited with code ${code}`));
       slot.pending.clear();
       if (this.closed) return;
       this.opts.onWorkerExit?.(code);
@@ -109,7 +111,7 @@ export class WorkerPool extends EventEmitter {
   /** Runs a batch on a free worker (the caller checks `idle()` first); `progress` hears the handler's `ctx.progress()`. */
   async run(key: string, items: WorkItem[], progress?: ProgressSink): Promise<{ results: WorkResult[]; timings: Array<[string, number]> }> {
     const slot = this.slots.find((s) => !s.busy && !s.dead);
-    if (!slot) throw new Error('no idle inference worker');
+    if (!slot) throw new WorkerFailedError('no inference worker was idle');
     slot.busy = true;
     try {
       return await this.call(slot, { t: 'run', seq: ++this.seq, key, items }, progress);

@@ -10,6 +10,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { RetryPacer, type GpuJob, type GpuReply, type RunnerStatus } from '@spindle/runtime';
 import type { EpChoice } from './ep.ts';
+import { DeadLetterError, errorAnswer, FunctionLoadError, FunctionNotLoadedError, MalformedJobError, RunnerError, WorkerFailedError } from './errors.ts';
 import type { RunnerMetrics } from './metrics.ts';
 import { WorkerPool } from './pool.ts';
 import { JobStream, type Delivered } from './stream.ts';
@@ -35,7 +36,8 @@ interface Held extends GpuJob {
   at: number;
 }
 
-const json = (status: number, code: string, message: string): GpuReply => ({ id: '', status, code, contentType: 'application/json; charset=utf-8', body: Buffer.from(JSON.stringify({ error: { code, message } })) });
+/** A failed job's reply (answer() sets its id). */
+const failure = (err: RunnerError): GpuReply => ({ id: '', ...errorAnswer(err) });
 
 export class Runner {
   readonly consumer = `${hostname()}-${process.pid}-${Date.now().toString(36)}`;
@@ -149,10 +151,9 @@ export class Runner {
     for (const d of claimed) {
       if (this.held.has(d.entry)) continue;
       if (d.deliveries > this.opts.maxDeliveries) {
-        const reason = `job ${d.job?.id ?? d.entry} of function ${d.job?.fn ?? '?'} was delivered ${d.deliveries} times without completing (the runner died while computing it each time); moved to ${this.stream.keys.dead}`;
         this.logger.error({ entry: d.entry, deliveries: d.deliveries }, 'job dead-lettered');
         this.count(d.job?.fn ?? 'unknown', 'dead');
-        await this.stream.deadLetter(d, reason);
+        await this.stream.deadLetter(d, new DeadLetterError(d.job?.id ?? d.entry, d.job?.fn ?? '?', d.deliveries, this.stream.keys.dead));
         continue;
       }
       this.logger.info({ entry: d.entry, deliveries: d.deliveries }, 'reclaimed a job from a dead runner');
@@ -163,7 +164,7 @@ export class Runner {
   private accept(d: Delivered): void {
     const job = d.job;
     if (!job) {
-      void this.stream.deadLetter(d, `stream entry ${d.entry} is not a job (missing id, fn or reply)`);
+      void this.stream.deadLetter(d, new MalformedJobError(d.entry));
       return;
     }
     this.held.add(job.entry);
@@ -172,8 +173,8 @@ export class Runner {
       return;
     }
     const fn = this.table.fns.get(job.fn);
-    if (!fn) return void this.answer(job, json(404, 'SPINDLE_NOT_FOUND', `function "${job.fn}" is not loaded in the GPU runner`), 'unknown');
-    if (fn.state === 'failed' && !fn.active) return void this.answer(job, json(500, 'SPINDLE_GPU_LOAD_FAILED', `function "${job.fn}" failed to load in the GPU runner: ${fn.error}`), 'error');
+    if (!fn) return void this.answer(job, failure(new FunctionNotLoadedError(job.fn)), 'unknown');
+    if (fn.state === 'failed' && !fn.active) return void this.answer(job, failure(new FunctionLoadError(job.fn, fn.error ?? 'unknown error')), 'error');
     const q = this.queues.get(job.fn) ?? [];
     this.queues.set(job.fn, q);
     q.push({ ...job, at: performance.now() });
@@ -208,8 +209,8 @@ export class Runner {
     if (!fn || (fn.state === 'failed' && !fn.active)) {
       this.queues.delete(name);
       this.metrics.queueDepth.dec({ function: name }, q.length);
-      const msg = fn ? `function "${name}" failed to load in the GPU runner: ${fn.error}` : `function "${name}" was removed`;
-      for (const job of q) void this.answer(job, json(fn ? 500 : 404, fn ? 'SPINDLE_GPU_LOAD_FAILED' : 'SPINDLE_NOT_FOUND', msg), 'error');
+      const reply = failure(fn ? new FunctionLoadError(name, fn.error ?? 'unknown error') : new FunctionNotLoadedError(name, 'removed'));
+      for (const job of q) void this.answer(job, reply, 'error');
     }
     this.pump();
   }
@@ -278,7 +279,8 @@ export class Runner {
         });
       })
       .catch((err) => {
-        for (const j of jobs) void this.answer(j, json(502, 'SPINDLE_GPU_WORKER_FAILED', `the inference worker failed: ${(err as Error).message}`), 'error');
+        const reply = failure(err instanceof RunnerError ? err : new WorkerFailedError((err as Error).message, err));
+        for (const j of jobs) void this.answer(j, reply, 'error');
       })
       .finally(() => this.table.release(v));
   }

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { GPU_GROUP, decodeJob, encodeProgress, encodeReply, gpuKeys, type GpuJob, type GpuProgress, type GpuReply } from '@spindle/runtime';
+import { errorAnswer, type RunnerError } from './errors.ts';
 
 const FINISH = readFileSync(new URL('./finish.lua', import.meta.url), 'utf8');
 
@@ -119,11 +120,10 @@ export class JobStream {
     return acked === 1;
   }
 
-  /** Moves a job to the dead-letter stream with the reason, and tells its caller. */
-  async deadLetter(d: Delivered, reason: string): Promise<void> {
-    await this.redis.xadd(this.keys.dead, 'MAXLEN', '~', '10000', '*', ...d.raw, 'reason', reason, 'deliveries', String(d.deliveries));
-    const body = Buffer.from(JSON.stringify({ error: { code: 'SPINDLE_GPU_DEAD_LETTER', message: reason } }));
+  /** Moves a job to the dead-letter stream with why (its message is the entry's `reason`), and tells its caller. */
+  async deadLetter(d: Delivered, why: RunnerError): Promise<void> {
+    await this.redis.xadd(this.keys.dead, 'MAXLEN', '~', '10000', '*', ...d.raw, 'reason', why.message, 'code', why.code, 'deliveries', String(d.deliveries));
     const fn = d.job?.fn ?? 'unknown';
-    await this.finish({ entry: d.entry, fn, reply: d.job?.reply }, d.job ? { id: d.job.id, status: 502, code: 'SPINDLE_GPU_DEAD_LETTER', contentType: 'application/json; charset=utf-8', body } : null);
+    await this.finish({ entry: d.entry, fn, reply: d.job?.reply }, d.job ? { id: d.job.id, ...errorAnswer(why) } : null);
   }
 }

@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { parentPort } from 'node:worker_threads';
 import type { AnyGpuFunctionDefinition, GpuContext } from '@spindle/runtime';
 import { sessionOptions } from './ep.ts';
+import { BundleInvalidError, errorAnswer, RunnerError, VersionNotLoadedError, WorkerFailedError } from './errors.ts';
 import { execute, inputValidator, type LoadedFunction } from './execute.ts';
 import type { FromWorker, ToWorker } from './messages.ts';
 import { ModelCache } from './model-cache.ts';
@@ -29,11 +30,11 @@ async function load(msg: Extract<ToWorker, { t: 'load' }>): Promise<void> {
   try {
     const mod = (await import(pathToFileURL(msg.spec.bundlePath).href)) as { default?: AnyGpuFunctionDefinition };
     const def = mod.default;
-    if (def?.kind !== 'gpu') throw new Error(`${msg.spec.bundlePath} does not export default defineGpuFunction(...)`);
+    if (def?.kind !== 'gpu') throw new BundleInvalidError(`${msg.spec.bundlePath} does not export default defineGpuFunction(...)`);
     const paths: Record<string, string> = {};
     for (const [name, digest] of Object.entries(def.models)) {
       const path = msg.spec.models[digest];
-      if (!path) throw new Error(`model "${name}" (${digest}) was not uploaded with the function`);
+      if (!path) throw new BundleInvalidError(`model "${name}" (${digest}) was not uploaded with the function`);
       paths[digest] = path;
     }
     const fn: LoadedFunction = { name: msg.spec.name, def, models: def.models, validate: inputValidator(def) };
@@ -44,19 +45,31 @@ async function load(msg: Extract<ToWorker, { t: 'load' }>): Promise<void> {
     const b = def.batch;
     post({ t: 'loaded', seq: msg.seq, info: { batch: b ? { maxSize: Math.max(1, b.maxSize), maxDelayMs: Math.max(0, b.maxDelayMs) } : null, models: Object.keys(def.models) } });
   } catch (err) {
-    post({ t: 'failed', seq: msg.seq, message: (err as Error).message });
+    post({ t: 'failed', seq: msg.seq, message: (err as Error).message, code: err instanceof RunnerError ? err.code : 'SPINDLE_GPU_LOAD_FAILED' });
   }
 }
 
 async function run(msg: Extract<ToWorker, { t: 'run' }>): Promise<void> {
+  // Every item is answered, whatever fails here: a run left without its `done` would hold its jobs forever.
+  const failAll = (err: RunnerError) => {
+    const answer = errorAnswer(err);
+    post({ t: 'done', seq: msg.seq, results: msg.items.map(() => answer), timings: [] });
+  };
   const v = versions.get(msg.key);
   if (!v) {
-    const body = Buffer.from(JSON.stringify({ error: { code: 'SPINDLE_GPU_NOT_LOADED', message: `${msg.key} is not loaded in this worker` } }));
-    post({ t: 'done', seq: msg.seq, results: msg.items.map(() => ({ status: 503, code: 'SPINDLE_GPU_NOT_LOADED', contentType: 'application/json', body })), timings: [] });
+    failAll(new VersionNotLoadedError(msg.key));
     return;
   }
   const before = cache.info().length;
-  const sessions = await cache.acquire(v.paths);
+  let sessions: Awaited<ReturnType<ModelCache['acquire']>>;
+  try {
+    // A model evicted for another function's is loaded again here, and that can fail (file gone, out of memory).
+    sessions = await cache.acquire(v.paths);
+  } catch (err) {
+    post({ t: 'models', models: cache.info() });
+    failAll(err instanceof RunnerError ? err : new WorkerFailedError((err as Error).message, err));
+    return;
+  }
   if (cache.info().length !== before) post({ t: 'models', models: cache.info() });
   const progress = (items: number[], fraction: number, message: string | null) => post({ t: 'progress', seq: msg.seq, items, fraction, message });
   const { results, timings } = await execute(v.fn, msg.items, sessions, ep, logger, progress);

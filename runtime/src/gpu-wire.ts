@@ -8,7 +8,7 @@ export function gpuKeys(prefix: string) {
   return {
     /** Jobs in (one consumer group, GPU_GROUP); entries are deleted once acknowledged, so XLEN = queued + in progress. */
     jobs: `${prefix}:gpu:jobs`,
-    /** Jobs delivered more than the limit, with the reason. */
+    /** Dead letters: a job's fields plus `reason`, `code` (the runner's error code) and `deliveries`. */
     dead: `${prefix}:gpu:dead`,
     /** Hash function → jobs queued or in progress (incremented by enqueue.lua, decremented on ack). */
     depth: `${prefix}:gpu:depth`,
