@@ -102,6 +102,8 @@ export async function startPlatform(overrides: Partial<PlatformConfig> = {}): Pr
     adminPassword: 'test-password',
     drainMs: 5000,
     logLevel: process.env.TEST_LOG_LEVEL ?? 'silent',
+    // Replica counts in tests change only when a test scales; tests/autoscale.test.ts turns the autoscaler on.
+    autoscale: false,
     ...overrides,
   };
   const platform = await createPlatform(config, pino({ level: config.logLevel }));

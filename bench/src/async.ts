@@ -149,11 +149,12 @@ async function main(): Promise<void> {
     const callbackUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/cb`;
     const echo = await buildFunction({ name: 'echo', handlerDir: join(repoRoot, 'functions/echo'), stackDir: repoRoot, outDir: join(tmp, 'build'), force: true });
     const password = randomBytes(18).toString('base64url');
+    // Autoscaling off: figures stay comparable with earlier runs (one echo replica).
     const gw = await startNode({
       name: 'gateway',
       args: ['--import', 'tsx', join(here, 'gateway-child.ts')],
       cwd: repoRoot,
-      env: { ...process.env, SPINDLE_DATA_DIR: join(tmp, 'gateway'), SPINDLE_ADMIN_PASSWORD: password, SPINDLE_NATS_PREFIX: PREFIX, NATS_URL, SPINDLE_DRAIN_MS: '1000', LOG_LEVEL: 'warn' },
+      env: { ...process.env, SPINDLE_DATA_DIR: join(tmp, 'gateway'), SPINDLE_ADMIN_PASSWORD: password, SPINDLE_NATS_PREFIX: PREFIX, NATS_URL, SPINDLE_DRAIN_MS: '1000', LOG_LEVEL: 'warn', SPINDLE_AUTOSCALE: 'off' },
       ready: (line) => {
         const o = jsonLine(line);
         return o?.msg === 'listening' && typeof o.url === 'string' ? o.url : undefined;

@@ -34,7 +34,7 @@ interface Figures {
 
 async function measure(backend: string, overrides: Partial<PlatformConfig>, bundle: { digest: string; bytes: Buffer }): Promise<Figures> {
   const dataDir = await mkdtemp(join(tmpdir(), 'spindle-bench-graphs-'));
-  const platform = await createPlatform({ ...configFromEnv({}), dataDir, port: 0, adminPassword: 'bench', logLevel: 'warn', natsPrefix: `bench_${Date.now()}`, ...overrides }, pino({ level: 'warn' }));
+  const platform = await createPlatform({ ...configFromEnv({}), dataDir, port: 0, adminPassword: 'bench', logLevel: 'warn', natsPrefix: `bench_${Date.now()}`, autoscale: false, ...overrides }, pino({ level: 'warn' }));
   try {
     const url = await platform.listen();
     const auth = { authorization: `Basic ${Buffer.from('admin:bench').toString('base64')}` };

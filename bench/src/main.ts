@@ -77,11 +77,12 @@ async function startTargets(): Promise<{ specs: Record<Target, RequestSpec>; gat
   const password = randomBytes(18).toString('base64url');
   const [direct, gw] = await Promise.all([
     startNode({ name: 'echo replica', args: [echo.bundlePath], cwd: dirname(echo.bundlePath), env: { ...process.env, PORT: '0', HOST: '127.0.0.1' }, ready: listeningPort }),
+    // Autoscaling off: the gateway's figures are for the one echo replica the direct and proxy rows also reach.
     startNode({
       name: 'gateway',
       args: [...PROF, ...TSX, join(here, 'gateway-child.ts')],
       cwd: repoRoot,
-      env: { ...process.env, SPINDLE_DATA_DIR: join(tmp!, 'gateway'), SPINDLE_ADMIN_PASSWORD: password, SPINDLE_DRAIN_MS: '1000', LOG_LEVEL: 'warn' },
+      env: { ...process.env, SPINDLE_DATA_DIR: join(tmp!, 'gateway'), SPINDLE_ADMIN_PASSWORD: password, SPINDLE_DRAIN_MS: '1000', LOG_LEVEL: 'warn', SPINDLE_AUTOSCALE: 'off' },
       ready: (line) => {
         const o = jsonLine(line);
         return o?.msg === 'listening' && typeof o.url === 'string' ? o.url : undefined;

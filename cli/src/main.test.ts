@@ -132,14 +132,19 @@ describe('spindle commands', () => {
     const fn = { name: 'one', image: `bundle://sha256:${'a'.repeat(64)}`, namespace: 'default', replicas: 2, availableReplicas: 1, invocationCount: 7, labels: { a: 'b' } };
     const logLine = JSON.stringify({ name: 'one', instance: 'one-1', timestamp: '2025-01-01T00:00:00Z', text: 'hi\n' });
     gw.handle((req) => {
-      if (req.url === '/system/functions' && req.method === 'GET') return { body: [fn] };
+      if (req.url === '/system/functions' && req.method === 'GET') return { body: [fn, { ...fn, name: 'tts', replicas: 1, queueDepth: 3 }] };
       if (req.url === '/system/function/one') return { body: fn };
       if (req.url.startsWith('/system/logs')) return { body: `${logLine}\n` };
       return { status: 202 };
     });
     const list = memoryIo({ cwd: dir, env });
     expect(await runCli(['list'], list.io)).toBe(0);
-    expect(list.stdout()).toBe(`NAME  INVOCATIONS  REPLICAS  IMAGE\none   7            2         sha256:aaaaaaaaaaaa\n`);
+    // A GPU function (tts) has no replicas: its queue depth shows instead.
+    expect(list.stdout()).toBe(
+      'NAME  INVOCATIONS  REPLICAS  AVAILABLE  QUEUE  IMAGE\n' +
+        'one   7            2         1          -      sha256:aaaaaaaaaaaa\n' +
+        'tts   7            -         -          3      sha256:aaaaaaaaaaaa\n',
+    );
     const describe = memoryIo({ cwd: dir, env });
     expect(await runCli(['describe', 'one'], describe.io)).toBe(0);
     expect(describe.stdout()).toContain('Status:              Ready');

@@ -25,6 +25,12 @@ export interface PlatformConfig {
   drainMs: number;
   /** How long a replica may take to report ready before it is killed and restarted with backoff (0: no limit). */
   startTimeoutMs: number;
+  /** Run the autoscaler (`com.openfaas.scale.*` labels); off, replica counts change only by scale-function. */
+  autoscale: boolean;
+  /** How often the autoscaler measures load and decides. */
+  autoscaleIntervalMs: number;
+  /** Scale-down stabilisation window of functions without `com.openfaas.scale.down.window`. */
+  scaleDownWindowMs: number;
   logLevel: string;
   /** Redis for GPU work (Redis Streams). */
   redisUrl: string;
@@ -55,7 +61,7 @@ function num(value: string | undefined, fallback: number, name: string): number 
   return n;
 }
 
-/** Reads PORT, HOST, SPINDLE_DATA_DIR, DATABASE_URL, S3_*, REDIS_URL, NATS_URL, SPINDLE_ADMIN_PASSWORD, SPINDLE_SECRET_KEY and the limits. */
+/** Reads PORT, HOST, SPINDLE_DATA_DIR, DATABASE_URL, S3_*, REDIS_URL, NATS_URL, SPINDLE_ADMIN_PASSWORD, SPINDLE_SECRET_KEY, the limits and the autoscaler's settings. */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): PlatformConfig {
   const s3Endpoint = env.S3_ENDPOINT;
   return {
@@ -81,6 +87,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): PlatformCon
     defaultTimeoutMs: num(env.SPINDLE_DEFAULT_TIMEOUT_MS, 60_000, 'SPINDLE_DEFAULT_TIMEOUT_MS'),
     drainMs: num(env.SPINDLE_DRAIN_MS, 30_000, 'SPINDLE_DRAIN_MS'),
     startTimeoutMs: num(env.SPINDLE_START_TIMEOUT_MS, 30_000, 'SPINDLE_START_TIMEOUT_MS'),
+    autoscale: !/^(0|false|no|off)$/i.test(env.SPINDLE_AUTOSCALE ?? ''),
+    autoscaleIntervalMs: Math.max(100, num(env.SPINDLE_AUTOSCALE_INTERVAL_MS, 1000, 'SPINDLE_AUTOSCALE_INTERVAL_MS')),
+    scaleDownWindowMs: num(env.SPINDLE_SCALE_DOWN_WINDOW_MS, 30_000, 'SPINDLE_SCALE_DOWN_WINDOW_MS'),
     logLevel: env.LOG_LEVEL ?? 'info',
     redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379',
     redisPrefix: env.SPINDLE_REDIS_PREFIX || 'spindle',

@@ -1,6 +1,6 @@
 /** Deployments: from an OpenFaaS deploy request to stored records and running replicas. */
 import type { Logger } from 'pino';
-import { ANNOTATIONS, LABELS, NAMESPACE, parseDuration, type DeployRequest, type FunctionStatus } from '@spindle/schemas';
+import { ANNOTATIONS, NAMESPACE, parseDuration, parseScaling, type DeployRequest, type FunctionStatus, type ScalingRules } from '@spindle/schemas';
 import { BadRequestError, NotFoundError, UnavailableError, type SpindleError } from './errors.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { isGpuSpec } from './gpu/service.ts';
@@ -10,7 +10,6 @@ import type { DeploymentRecord } from './store/types.ts';
 
 const IMAGE = /^bundle:\/\/sha256:([a-f0-9]{64})$/;
 export { NAMESPACE };
-export const DEFAULT_MAX_REPLICAS = 20;
 
 /** Where a function runs: `control` functions as replicas, `gpu` functions in the one GPU runner. */
 export type Plane = 'control' | 'gpu';
@@ -22,8 +21,8 @@ export interface LiveFunction {
   /** The provider that runs it (the call core dispatches to it). */
   provider: Provider;
   timeoutMs: number;
-  minReplicas: number;
-  maxReplicas: number;
+  /** Its `com.openfaas.scale.*` labels, read once at deploy (the autoscaler reads them every turn). */
+  scaling: ScalingRules;
 }
 
 export interface FunctionServiceDeps {
@@ -39,11 +38,11 @@ export interface FunctionServiceDeps {
   defaultTimeoutMs: number;
 }
 
-function intLabel(labels: Record<string, string> | undefined, key: string, fallback: number): number {
-  const raw = labels?.[key];
-  if (raw === undefined) return fallback;
-  if (!/^\d+$/.test(raw)) throw new BadRequestError(`field "labels.${key}" must be a whole number, got "${raw}"`);
-  return Number(raw);
+/** The scaling labels of a deploy request, or a 400 naming the first wrong label. */
+export function scalingOf(labels: Record<string, string> | undefined): ScalingRules {
+  const { rules, problem } = parseScaling(labels);
+  if (problem) throw new BadRequestError(`field "labels.${problem.label}" ${problem.message}`);
+  return rules;
 }
 
 /** Reads OpenFaaS's exec_timeout / com.openfaas.timeout (a Go duration such as "1m30s", or seconds); 400 naming `field` when malformed. */
@@ -90,7 +89,7 @@ export class FunctionService {
     if (mode === 'update' && !this.live.has(spec.service) && !(await this.deps.deployments.get(spec.service))) {
       throw new NotFoundError(`function "${spec.service}" is not deployed: create it with POST /system/functions`);
     }
-    const bounds = this.bounds(spec);
+    const scaling = scalingOf(spec.labels);
     const timeoutMs = this.timeoutOf(spec);
     if (!(await this.deps.bundles.has(digest))) {
       throw new BadRequestError(`field "image": the gateway has no bundle sha256:${digest}; upload it first (PUT /system/bundles/sha256:${digest})`);
@@ -100,7 +99,7 @@ export class FunctionService {
     let record = await this.deps.deployments.upsert(stored as DeployRequest);
     // A redeploy starts again from the scaling labels, as OpenFaaS does.
     if (record.replicas !== null) record = (await this.deps.deployments.setReplicas(spec.service, null)) ?? record;
-    await this.start(record, bounds, timeoutMs);
+    await this.start(record, scaling, timeoutMs);
     this.deps.logger.info({ function: spec.service, version: record.version, image: spec.image }, 'function deployed');
     return record;
   }
@@ -112,7 +111,7 @@ export class FunctionService {
       const records = await this.deps.deployments.list();
       await Promise.all(
         records.map((record) =>
-          this.start(record, this.bounds(record.spec), this.timeoutOf(record.spec)).catch((err) =>
+          this.start(record, this.storedScaling(record), this.timeoutOf(record.spec)).catch((err) =>
             this.deps.logger.error({ err, function: record.name }, 'could not restore function'),
           ),
         ),
@@ -143,11 +142,15 @@ export class FunctionService {
     await Promise.all(providers.map((p) => p.remove(name)));
   }
 
-  /** Sets the replica count: 0 scales to zero, anything else is kept within the scaling labels. */
+  /**
+   * Sets the replica count (`scale-function`): 0 scales to zero, anything else is kept within the scaling
+   * labels. The count is stored, so a gateway restart brings it back. For a function the autoscaler manages
+   * (min below max) this is a nudge, as in OpenFaaS Pro: the autoscaler takes over from the new count.
+   */
   async scale(name: string, replicas: number): Promise<number> {
     const fn = this.live.get(name);
     if (!fn) throw new NotFoundError(`function "${name}" is not deployed`);
-    const wanted = replicas === 0 ? 0 : Math.min(fn.maxReplicas, Math.max(fn.minReplicas, replicas));
+    const wanted = replicas === 0 ? 0 : Math.min(fn.scaling.max, Math.max(fn.scaling.min, replicas));
     // GPU functions have no replicas to scale: they live in the one GPU runner.
     if (!fn.provider.scale(name, wanted)) return fn.provider.status(name)?.replicas ?? 1;
     const record = await this.deps.deployments.setReplicas(name, wanted);
@@ -155,12 +158,22 @@ export class FunctionService {
     return wanted;
   }
 
-  /** OpenFaaS's FunctionStatus for `name`. */
-  status(name: string): FunctionStatus {
+  /** The autoscaler's change of the replica count: applied, not stored (a restart starts again from the labels). */
+  autoscale(name: string, replicas: number): void {
+    this.live.get(name)?.provider.scale(name, replicas);
+  }
+
+  /**
+   * OpenFaaS's FunctionStatus for `name`: `replicas` is the count wanted (by the autoscaler, a scale call or
+   * the labels), `availableReplicas` the ones ready. GPU functions have no replicas to scale; they report the
+   * jobs queued or running for them as `queueDepth`.
+   */
+  async status(name: string): Promise<FunctionStatus> {
     const fn = this.live.get(name);
     if (!fn) throw new NotFoundError(`function "${name}" is not deployed`);
     const { spec } = fn.record;
     const counts = fn.provider.status(name) ?? { replicas: 0, availableReplicas: 0 };
+    const queueDepth = fn.provider.queueDepth ? await fn.provider.queueDepth(name) : undefined;
     return {
       name,
       image: spec.image,
@@ -177,20 +190,30 @@ export class FunctionService {
       invocationCount: this.deps.metrics.invocationCount(name),
       replicas: counts.replicas,
       availableReplicas: counts.availableReplicas,
+      ...(queueDepth !== undefined && { queueDepth }),
       createdAt: fn.record.createdAt.toISOString(),
     };
   }
 
   /** Every function's status, sorted by name. */
-  list(): FunctionStatus[] {
-    return [...this.live.keys()].sort().map((n) => this.status(n));
+  list(): Promise<FunctionStatus[]> {
+    return Promise.all([...this.live.keys()].sort().map((n) => this.status(n)));
   }
 
-  private bounds(spec: DeployRequest): { min: number; max: number } {
-    const min = intLabel(spec.labels, LABELS.scaleMin, 1);
-    const max = intLabel(spec.labels, LABELS.scaleMax, DEFAULT_MAX_REPLICAS);
-    if (max < Math.max(min, 1)) throw new BadRequestError(`field "labels.${LABELS.scaleMax}" (${max}) must be at least ${LABELS.scaleMin} (${min}) and 1`);
-    return { min, max };
+  /**
+   * The scaling of a stored deployment. One stored before a label was checked as it is now keeps running:
+   * each refused label is logged and left at its default, rather than the function not coming back.
+   */
+  private storedScaling(record: DeploymentRecord): ScalingRules {
+    const labels = { ...(record.spec.labels ?? {}) };
+    for (;;) {
+      const { rules, problem } = parseScaling(labels);
+      if (rules) return rules;
+      this.deps.logger.warn({ function: record.name, label: problem.label }, `label ${problem.label} ${problem.message}; using its default`);
+      // A label already dropped that is still wrong (max below min) leaves only the defaults.
+      if (!(problem.label in labels)) return parseScaling({}).rules!;
+      delete labels[problem.label];
+    }
   }
 
   private timeoutOf(spec: DeployRequest): number {
@@ -209,7 +232,7 @@ export class FunctionService {
   }
 
   /** Copies the bundle out of the object store (once per digest) and hands the function to the provider. */
-  private async start(record: DeploymentRecord, bounds: { min: number; max: number }, timeoutMs: number): Promise<void> {
+  private async start(record: DeploymentRecord, scaling: ScalingRules, timeoutMs: number): Promise<void> {
     const digest = bundleDigest(record.spec.image);
     const bundlePath = await this.deps.bundles.localCopy(digest, this.deps.bundleDir, '.mjs');
     if (!bundlePath) throw new BadRequestError(`bundle sha256:${digest} is missing from the object store`);
@@ -222,9 +245,9 @@ export class FunctionService {
       bundlePath,
       env: { ...(record.spec.envVars ?? {}) },
       secrets: await this.secretValues(record.spec.secrets ?? []),
-      minReplicas: bounds.min,
-      maxReplicas: bounds.max,
-      replicas: record.replicas ?? bounds.min,
+      minReplicas: scaling.min,
+      maxReplicas: scaling.max,
+      replicas: record.replicas ?? scaling.min,
       timeoutMs,
       labels: record.spec.labels ?? {},
       annotations: record.spec.annotations ?? {},
@@ -233,6 +256,6 @@ export class FunctionService {
     const previous = this.live.get(record.name);
     if (previous && previous.provider !== provider) await previous.provider.remove(record.name);
     await provider.deploy(spec);
-    this.live.set(record.name, { record, plane, provider, timeoutMs, minReplicas: bounds.min, maxReplicas: bounds.max });
+    this.live.set(record.name, { record, plane, provider, timeoutMs, scaling });
   }
 }

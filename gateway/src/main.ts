@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { loadAdminPassword } from './auth.ts';
+import { Autoscaler } from './autoscaler.ts';
 import type { PlatformConfig } from './config.ts';
 import { makeDataDirPrivate } from './data-dir.ts';
 import { FunctionService } from './functions.ts';
@@ -57,6 +58,8 @@ export interface Platform {
   nats: NatsLink;
   /** Async invocations: the JetStream queue, status API, dead letters and the in-process queue worker. */
   async: AsyncService;
+  /** Sets replica counts from load (`com.openfaas.scale.*` labels); its turns run once `listen()` resolved, unless config.autoscale is off. */
+  autoscaler: Autoscaler;
   logger: Logger;
   listen(): Promise<string>;
   /** Stops the server, every replica, and the clients. Idempotent. */
@@ -86,9 +89,21 @@ export async function createPlatform(config: PlatformConfig, logger: Logger = pi
   let url = '';
   // SPINDLE_ARTIFACTS_URL is added once the port is known; no replica starts before listen().
   const replicaEnv: Record<string, string> = { SPINDLE_ARTIFACTS_TOKEN: artifactsToken };
-  // Metrics read replica counts at scrape time, hence the late-bound references.
+  // Metrics read replica counts and scaling at scrape time, hence the late-bound references.
   let functions: FunctionService | undefined;
-  const metrics = new GatewayMetrics(() => (functions?.all() ?? []).map((f) => ({ name: f.record.name, replicas: f.provider.status(f.record.name)?.availableReplicas ?? 0 })));
+  let autoscaler: Autoscaler | undefined;
+  const metrics = new GatewayMetrics(() =>
+    (functions?.all() ?? []).map((f) => {
+      const counts = f.provider.status(f.record.name);
+      const { min, max, target, type } = f.scaling;
+      return {
+        name: f.record.name,
+        replicas: counts?.replicas ?? 0,
+        available: counts?.availableReplicas ?? 0,
+        ...(f.plane === 'control' && { scaling: { min, max, target, type, load: autoscaler?.lastLoad(f.record.name) ?? null } }),
+      };
+    }),
+  );
   const provider = new LocalProvider({ runDir: join(config.dataDir, 'run'), logs, logger, drainMs: config.drainMs, startTimeoutMs: config.startTimeoutMs, replicaEnv, onRestart: (name) => metrics.replicaRestarted(name) });
   // GPU functions: two Redis connections (commands; the blocking reply reader). The gateway starts
   // and serves replicas while Redis is down; GPU calls answer 503 until it is up.
@@ -115,6 +130,8 @@ export async function createPlatform(config: PlatformConfig, logger: Logger = pi
   });
 
   const fns = functions;
+  autoscaler = new Autoscaler({ functions: fns, metrics, logger, intervalMs: config.autoscaleIntervalMs, defaultDownWindowMs: config.scaleDownWindowMs });
+  const scaler = autoscaler;
   const invoker = new Invoker({ functions: fns, metrics, readyWaitMs: config.readyWaitMs, maxBodyBytes: config.maxBodyBytes });
   const asyncCalls = createAsyncService({ nats, blobs, invoker: new LocalAsyncInvoker(invoker), metrics, logger, settings: config, drainMs: config.drainMs });
   metrics.asyncDepth = () => asyncCalls.depth();
@@ -173,12 +190,14 @@ export async function createPlatform(config: PlatformConfig, logger: Logger = pi
     executor,
     nats,
     async: asyncCalls,
+    autoscaler: scaler,
     logger,
     async listen() {
       url = await app.listen({ host: config.host, port: config.port });
       replicaEnv.SPINDLE_ARTIFACTS_URL = `${url}/internal/artifacts`;
       const restored = await fns.restore();
       if (restored) logger.info({ functions: restored }, 'restored deployed functions');
+      if (config.autoscale) scaler.start();
       // After the restore, so queued calls find their functions.
       asyncCalls.start();
       const resumed = await executor.resumeAll();
@@ -195,6 +214,7 @@ export async function createPlatform(config: PlatformConfig, logger: Logger = pi
         // Running async calls finish (or go back to the queue) while replicas and NATS are still up.
         await asyncCalls.close();
         await executor.close();
+        await scaler.close();
         await provider.close();
         await Promise.all([db.close(), blobs.close(), nats.close(), gpuClient.close()]);
       })();

@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import type { LazyLogger } from './deferred.ts';
 import { HttpError } from './errors.ts';
 import type { Artifacts, FunctionContext, RawRequest } from './types.ts';
 
@@ -46,22 +47,26 @@ function gatewayArtifacts(env: ReplicaEnv): Artifacts {
 /** Creates the context for one call. */
 export function makeContext(
   env: ReplicaEnv,
-  logger: Logger,
+  logger: LazyLogger,
   callId: string,
   request: Omit<RawRequest, 'body'>,
   signal: AbortSignal,
 ): FunctionContext {
-  const log = logger.child({ callId });
+  // The call's child logger is made when the handler first logs (most calls never do).
+  let log: Logger | null = null;
+  const callLog = () => (log ??= logger.get().child({ callId }));
   return {
     callId,
     name: env.name,
-    logger: log,
+    get logger() {
+      return callLog();
+    },
     request,
     signal,
     artifacts: gatewayArtifacts(env),
     progress(fraction, message) {
       const f = Math.max(0, Math.min(1, Number(fraction) || 0));
-      log.info({ progress: f }, message ?? 'progress');
+      callLog().info({ progress: f }, message ?? 'progress');
       process.send?.({ type: 'progress', callId, fraction: f, message: message ?? null });
     },
     async secret(secretName) {

@@ -2,15 +2,13 @@
  * The replica watchdog: serves one function over HTTP. Every bundle's entry point calls `serve`, so a
  * replica is a single `node bundle.mjs` process (fast cold start, nothing else to install).
  */
-import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Ajv } from 'ajv';
-import { pino } from 'pino';
 // The subpath keeps the platform's compiled validators out of every replica bundle.
 import { checkJsonBounds, DOCUMENT_BOUNDS } from '@spindle/schemas/bounds';
 import { parseDuration } from '@spindle/schemas/contracts';
 import { makeContext, type ReplicaEnv } from './context.ts';
+import { ajv, LazyLogger, quickInfo } from './deferred.ts';
 import { HttpError, InvalidInputError, InvalidOutputError } from './errors.ts';
 import { ReplicaMetrics } from './metrics.ts';
 import { isRawResponse, sendJson, sendRaw, sendWebResponse } from './respond.ts';
@@ -32,6 +30,7 @@ function fieldOf(err: { instancePath: string; keyword: string; params: Record<st
 
 function schemaChecker(schema: object | undefined, make: (msg: string, field: string) => HttpError) {
   if (!schema) return null;
+  const Ajv = ajv();
   const validate = new Ajv({ allErrors: false, strict: false, useDefaults: true }).compile(schema);
   return (value: unknown) => {
     if (validate(value)) return;
@@ -76,7 +75,9 @@ export async function serve(definition: AnyFunctionDefinition, options: ServeOpt
     artifactsUrl: process.env.SPINDLE_ARTIFACTS_URL,
     artifactsToken: process.env.SPINDLE_ARTIFACTS_TOKEN,
   };
-  const logger = pino({ base: { fn: env.name, replica: process.env.SPINDLE_REPLICA_ID ?? String(process.pid) } });
+  const base = { fn: env.name, replica: process.env.SPINDLE_REPLICA_ID ?? String(process.pid) };
+  // pino loads on the first line a handler or an error writes, not at start-up (see deferred.ts).
+  const logger = new LazyLogger(base);
   const maxBody = options.maxBodyBytes ?? Number(process.env.SPINDLE_MAX_BODY_BYTES ?? 32 * 1024 * 1024);
   const timeoutMs = execTimeout(process.env.exec_timeout);
   const checkInput = schemaChecker(definition.input as object | undefined, (m, f) => new InvalidInputError(m, f));
@@ -87,7 +88,7 @@ export async function serve(definition: AnyFunctionDefinition, options: ServeOpt
 
   async function invoke(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://replica');
-    const callId = (req.headers['x-call-id'] as string | undefined) ?? randomUUID();
+    const callId = (req.headers['x-call-id'] as string | undefined) ?? globalThis.crypto.randomUUID();
     const contentType = req.headers['content-type'] ?? 'application/octet-stream';
     const request = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers, contentType };
     const abort = new AbortController();
@@ -152,7 +153,7 @@ export async function serve(definition: AnyFunctionDefinition, options: ServeOpt
       const status = err instanceof HttpError ? err.statusCode : 500;
       const code = err instanceof HttpError ? err.code : 'SPINDLE_FUNCTION_ERROR';
       const field = err instanceof HttpError ? err.field : undefined;
-      if (status >= 500) logger.error({ err }, 'handler failed');
+      if (status >= 500) logger.get().error({ err }, 'handler failed');
       if (res.headersSent) return void res.destroy(err as Error);
       sendJson(res, status, { error: { code, message: (err as Error).message ?? String(err), ...(field ? { field } : {}) } });
     });
@@ -164,7 +165,7 @@ export async function serve(definition: AnyFunctionDefinition, options: ServeOpt
   const host = options.host ?? process.env.HOST ?? '127.0.0.1';
   await new Promise<void>((resolve) => server.listen(port, host, resolve));
   const address = server.address() as AddressInfo;
-  logger.info({ port: address.port }, 'listening');
+  quickInfo(base, { port: address.port }, 'listening');
   process.send?.({ type: 'ready', port: address.port });
 
   // Drain on SIGTERM: stop taking new work, finish what is in flight, then exit.

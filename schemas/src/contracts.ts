@@ -17,6 +17,7 @@ export const LABELS = {
   scaleTargetProportion: 'com.openfaas.scale.target-proportion',
   scaleZero: 'com.openfaas.scale.zero',
   scaleZeroDuration: 'com.openfaas.scale.zero-duration',
+  scaleDownWindow: 'com.openfaas.scale.down.window',
 } as const;
 
 /** OpenFaaS annotations Spindle reads (stack.yml `annotations:`, deploy requests' `annotations`). */
@@ -76,6 +77,110 @@ export function parseDuration(value: string): number | null {
   let ms = 0;
   for (const m of v.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) ms += Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
   return Math.round(ms);
+}
+
+/** What the autoscaler measures: requests per second, requests in flight, or CPU (millicores, 1000 = one core). */
+export const SCALE_TYPES = ['rps', 'capacity', 'cpu'] as const;
+export type ScaleType = (typeof SCALE_TYPES)[number];
+
+/** A function's scaling rules, read from its `com.openfaas.scale.*` labels. */
+export interface ScalingRules {
+  /** Fewest replicas while the function runs (0: deployed at zero, woken by its first call). */
+  min: number;
+  /** Most replicas. `min === max` is static scaling: the autoscaler leaves the count alone. */
+  max: number;
+  /** Load per replica to aim for, in the unit of `type`. */
+  target: number;
+  type: ScaleType;
+  /** Share of `target` at which to scale: 0.9 adds replicas at 90% of the target. */
+  targetProportion: number;
+  /** Whether the function is scaled to zero after `zeroDurationMs` without a call. */
+  zero: boolean;
+  zeroDurationMs: number;
+  /** Stabilisation window for scaling down; null: the gateway's default. */
+  downWindowMs: number | null;
+}
+
+/**
+ * Defaults of the OpenFaaS Pro autoscaler (docs.openfaas.com/architecture/autoscaling): min 1, max 20,
+ * target 50, type rps, target-proportion 0.90, zero false, zero-duration 15m.
+ */
+export const SCALING_DEFAULTS: Readonly<Omit<ScalingRules, 'downWindowMs'>> = {
+  min: 1,
+  max: 20,
+  target: 50,
+  type: 'rps',
+  targetProportion: 0.9,
+  zero: false,
+  zeroDurationMs: 15 * 60_000,
+};
+/** Upper bound of `com.openfaas.scale.max`: each replica is a process on this machine. */
+export const MAX_REPLICAS_LIMIT = 1000;
+/** Longest `com.openfaas.scale.down.window` (OpenFaaS's own bound). */
+export const MAX_DOWN_WINDOW_MS = 5 * 60_000;
+
+/** Why a label was refused: the label's key and what is wrong (`must be ...`). */
+export interface LabelProblem {
+  label: string;
+  message: string;
+}
+
+const shown = (raw: string) => JSON.stringify(raw.length > 64 ? `${raw.slice(0, 64)}…` : raw);
+// Go's strconv.ParseBool, which OpenFaaS uses for its boolean labels.
+const TRUE = new Set(['1', 't', 'T', 'true', 'TRUE', 'True']);
+const FALSE = new Set(['0', 'f', 'F', 'false', 'FALSE', 'False']);
+
+/**
+ * Reads the `com.openfaas.scale.*` labels into scaling rules, with OpenFaaS Pro's defaults for the ones
+ * not set, or names the first label that is wrong. The gateway (deploy: a 400 naming the label) and the
+ * autoscaler read scaling through this only.
+ * @example parseScaling({ 'com.openfaas.scale.type': 'capacity', 'com.openfaas.scale.target': '5' }).rules?.target // 5
+ */
+export function parseScaling(labels: Record<string, string> | undefined): { rules: ScalingRules; problem?: undefined } | { rules?: undefined; problem: LabelProblem } {
+  const l = labels ?? {};
+  let problem: LabelProblem | undefined;
+  const fail = (label: string, message: string) => {
+    problem ??= { label, message };
+    return NaN;
+  };
+  const whole = (label: string, fallback: number) => {
+    const raw = l[label];
+    if (raw === undefined) return fallback;
+    return /^\d{1,9}$/.test(raw.trim()) ? Number(raw) : fail(label, `must be a whole number, got ${shown(raw)}`);
+  };
+  const positive = (label: string, fallback: number, max: number) => {
+    const raw = l[label];
+    if (raw === undefined) return fallback;
+    const n = /^\d{1,12}(\.\d{1,12})?$/.test(raw.trim()) ? Number(raw) : NaN;
+    if (!(n > 0 && n <= max)) return fail(label, `must be a number above 0 and at most ${max}, got ${shown(raw)}`);
+    return n;
+  };
+  const duration = (label: string, min: number, max: number) => {
+    const raw = l[label];
+    if (raw === undefined) return null;
+    const ms = parseDuration(raw);
+    if (ms === null) return fail(label, `must be a duration like "30s", "5m" or "1m30s", got ${shown(raw)}`);
+    if (ms < min) return fail(label, `must be longer than 0, got ${shown(raw)}`);
+    if (ms > max) return fail(label, `must be at most ${max / 60_000}m, got ${shown(raw)}`);
+    return ms;
+  };
+
+  const min = whole(LABELS.scaleMin, SCALING_DEFAULTS.min);
+  const max = whole(LABELS.scaleMax, SCALING_DEFAULTS.max);
+  if (max > MAX_REPLICAS_LIMIT) fail(LABELS.scaleMax, `must be at most ${MAX_REPLICAS_LIMIT} (each replica is a process on this machine), got ${max}`);
+  if (max < Math.max(min, 1)) fail(LABELS.scaleMax, `(${max}) must be at least ${LABELS.scaleMin} (${min}) and 1`);
+  const rawType = l[LABELS.scaleType];
+  const type = rawType === undefined ? SCALING_DEFAULTS.type : (SCALE_TYPES as readonly string[]).includes(rawType) ? (rawType as ScaleType) : undefined;
+  if (!type) fail(LABELS.scaleType, `must be one of ${SCALE_TYPES.join(', ')}, got ${shown(rawType!)}`);
+  const target = positive(LABELS.scaleTarget, SCALING_DEFAULTS.target, 1e9);
+  const targetProportion = positive(LABELS.scaleTargetProportion, SCALING_DEFAULTS.targetProportion, 1);
+  const rawZero = l[LABELS.scaleZero];
+  const zero = rawZero === undefined ? SCALING_DEFAULTS.zero : TRUE.has(rawZero) ? true : FALSE.has(rawZero) ? false : undefined;
+  if (zero === undefined) fail(LABELS.scaleZero, `must be true or false, got ${shown(rawZero!)}`);
+  const zeroDurationMs = duration(LABELS.scaleZeroDuration, 1, Number.MAX_SAFE_INTEGER) ?? SCALING_DEFAULTS.zeroDurationMs;
+  const downWindowMs = duration(LABELS.scaleDownWindow, 0, MAX_DOWN_WINDOW_MS);
+  if (problem) return { problem };
+  return { rules: { min, max, target, type: type!, targetProportion, zero: zero!, zeroDurationMs, downWindowMs } };
 }
 
 /** Bounds of an exponential backoff: the first wait and the largest. */

@@ -88,6 +88,8 @@ export const functionStatusSchema = {
     invocationCount: { type: 'number' },
     replicas: { type: 'integer' },
     availableReplicas: { type: 'integer' },
+    /** Spindle: jobs queued or running for a GPU function (GPU functions have no replicas to scale). */
+    queueDepth: { type: 'integer' },
     createdAt: { type: 'string' },
     usage: { type: 'object' },
   },

@@ -23,8 +23,21 @@ export type { SchemaIssue, Validator } from './validate.ts';
 export { checkJsonBounds, checkTreeBounds, DOCUMENT_BOUNDS, SCHEMA_BOUNDS } from './bounds.ts';
 export type { BoundsIssue, ChildrenOf, JsonBounds } from './bounds.ts';
 export { GraphInvalidError } from './errors.ts';
-export { ANNOTATIONS, LABELS, NAMESPACE, backoffDelay, isValidName, parseDuration, parseFunctionRef } from './contracts.ts';
-export type { Backoff, NameProblem } from './contracts.ts';
+export {
+  ANNOTATIONS,
+  LABELS,
+  MAX_DOWN_WINDOW_MS,
+  MAX_REPLICAS_LIMIT,
+  NAMESPACE,
+  SCALE_TYPES,
+  SCALING_DEFAULTS,
+  backoffDelay,
+  isValidName,
+  parseDuration,
+  parseFunctionRef,
+  parseScaling,
+} from './contracts.ts';
+export type { Backoff, LabelProblem, NameProblem, ScaleType, ScalingRules } from './contracts.ts';
 export { parseCondition, parsePath, references, TEMPLATE, WHOLE } from './mapping.ts';
 export type { Condition } from './mapping.ts';
 export { planGraph } from './graph-plan.ts';

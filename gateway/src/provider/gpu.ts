@@ -51,6 +51,11 @@ export class GpuProvider implements Provider {
     return { replicas: 1, availableReplicas: this.gpu.available(name) };
   }
 
+  /** Jobs queued or running for `name` across every gateway (GPU functions report this instead of replicas). */
+  async queueDepth(name: string): Promise<number> {
+    return (await this.gpu.client.depth().catch(() => ({}) as Record<string, number>))[name] ?? 0;
+  }
+
   async dispatch(call: ProviderCall, sink: AnswerSink): Promise<void> {
     const queueLimit = this.queueLimits.get(call.name);
     if (queueLimit === undefined) throw new NotFoundError(`function "${call.name}" is not deployed`);

@@ -1,4 +1,5 @@
 /** The local provider: each replica is a child process on this machine. */
+import type { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -9,6 +10,8 @@ import { errors as undiciErrors, type Dispatcher } from 'undici';
 import { BadGatewayError, BadRequestError, NotFoundError, SpindleError, TimeoutError, UnavailableError } from '../errors.ts';
 import type { LogHub } from '../logs.ts';
 import { FunctionGroup } from './group.ts';
+import { cpuSeconds } from './proc.ts';
+import { SpareProcess, spareCanRun } from './spare.ts';
 import { Replica } from './replica.ts';
 import type { AnswerSink, ProgressEvent, Provider, ProviderCall, ProviderFunctionSpec, ReplicaStatus } from './types.ts';
 
@@ -30,6 +33,9 @@ function replicaError(err: unknown, call: ProviderCall, replicaId: string): unkn
   return new BadGatewayError(`replica ${replicaId} of function ${call.name} failed while handling the request: ${(err as Error).message}`, err);
 }
 
+/** How long after a spare was used the next one starts. */
+const SPARE_REFILL_DELAY_MS = 2000;
+
 /** What the local provider needs; built once in main.ts. */
 export interface LocalProviderOptions {
   /** Where per-function working folders and secret files go. */
@@ -50,10 +56,14 @@ export class LocalProvider implements Provider {
   private readonly groups = new Map<string, FunctionGroup>();
   private readonly pruneTimers = new Set<NodeJS.Timeout>();
   private readonly progress = new EventEmitter();
+  /** A booted `node` waiting to become a replica, kept while a function is at zero (a quicker wake). */
+  private readonly spare: SpareProcess;
+  private spareTimer: NodeJS.Timeout | null = null;
   private closed = false;
 
   constructor(private readonly opts: LocalProviderOptions) {
     this.progress.setMaxListeners(0);
+    this.spare = new SpareProcess({ cwd: opts.runDir, env: inheritedEnv(), logger: opts.logger });
   }
 
   async deploy(spec: ProviderFunctionSpec): Promise<void> {
@@ -74,6 +84,7 @@ export class LocalProvider implements Provider {
     }
     // Older versions' folders are removed once nothing runs from them.
     void this.pruneVersions(spec.name, spec.version);
+    if (spec.replicas === 0) this.spare.ensure();
   }
 
   async remove(name: string): Promise<void> {
@@ -86,11 +97,19 @@ export class LocalProvider implements Provider {
 
   scale(name: string, replicas: number): boolean {
     this.groups.get(name)?.scale(replicas);
+    if (replicas === 0) this.spare.ensure();
     return true;
   }
 
   status(name: string): ReplicaStatus | null {
     return this.groups.get(name)?.status() ?? null;
+  }
+
+  /** CPU seconds of each replica process of `name` that is serving or draining (from /proc; empty elsewhere). */
+  async replicaCpu(name: string): Promise<Array<{ id: string; cpuSeconds: number }>> {
+    const live = (this.groups.get(name)?.replicas() ?? []).filter((r) => r.pid !== undefined && (r.state === 'ready' || r.state === 'draining'));
+    const read = await Promise.all(live.map(async (r) => ({ id: r.id, cpuSeconds: await cpuSeconds(r.pid!) })));
+    return read.filter((r): r is { id: string; cpuSeconds: number } => r.cpuSeconds !== null);
   }
 
   /**
@@ -161,6 +180,8 @@ export class LocalProvider implements Provider {
     if (this.closed) return;
     this.closed = true;
     for (const t of this.pruneTimers) clearTimeout(t);
+    if (this.spareTimer) clearTimeout(this.spareTimer);
+    this.spare.close();
     await Promise.all([...this.groups.values()].map((g) => g.close()));
     this.groups.clear();
   }
@@ -180,6 +201,7 @@ export class LocalProvider implements Provider {
       logs: this.opts.logs,
       logger: this.opts.logger,
       onProgress: (e) => this.progress.emit('progress', e),
+      takeSpare: spareCanRun(spec.env) ? () => this.takeSpare() : undefined,
       env: {
         // Only the allow-listed few of the gateway's own variables: nothing else leaks to functions.
         ...inheritedEnv(),
@@ -193,6 +215,22 @@ export class LocalProvider implements Provider {
         SPINDLE_SECRETS_DIR: join(dir, 'secrets'),
       },
     });
+  }
+
+  /**
+   * The spare for a replica starting now. The next one starts a little later, so it does not compete
+   * for the CPU with the replica a woken call waits for, and only while some function is still at zero.
+   */
+  private takeSpare(): ChildProcess | null {
+    const child = this.spare.take();
+    if (child && !this.spareTimer && !this.closed) {
+      this.spareTimer = setTimeout(() => {
+        this.spareTimer = null;
+        if ([...this.groups.values()].some((g) => g.spec.replicas === 0)) this.spare.ensure();
+      }, SPARE_REFILL_DELAY_MS);
+      this.spareTimer.unref();
+    }
+    return child;
   }
 
   private async pruneVersions(name: string, keep: number): Promise<void> {

@@ -19,10 +19,13 @@ export interface ReplicaOptions {
   logs: LogHub;
   logger: Logger;
   onProgress(event: ProgressEvent): void;
+  /** A `node` process already booted to become this replica (spare.ts), or null to spawn one. */
+  takeSpare?: () => ChildProcess | null;
 }
 
 /**
- * A child process and the pool that talks to it. Events: `ready`, `exit` (code, signal, wasStopped).
+ * A child process (spawned for it, or a spare already booted) and the pool that talks to it. Events:
+ * `ready`, `exit` (code, signal, wasStopped).
  * The replica is ready once the watchdog reports its port over IPC: that happens after the bundle
  * (the handler included) has loaded and the server listens, so no extra probe delays a cold start.
  * One that has not reported ready within its start timeout is killed; its `exit` then counts as a
@@ -56,12 +59,21 @@ export class Replica extends EventEmitter {
    */
   start(startTimeoutMs = 0): void {
     const { opts } = this;
-    const child = spawn(process.execPath, [opts.bundlePath], {
-      cwd: opts.cwd,
-      env: opts.env,
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      serialization: 'json',
-    });
+    const spare = opts.takeSpare?.() ?? null;
+    const child =
+      spare ??
+      spawn(process.execPath, [opts.bundlePath], {
+        cwd: opts.cwd,
+        env: opts.env,
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+        serialization: 'json',
+      });
+    if (spare) {
+      // The spare takes this replica's folder and environment and imports the bundle; one it cannot be told about is of no use.
+      spare.send({ type: 'run', bundlePath: opts.bundlePath, cwd: opts.cwd, env: opts.env }, (err) => {
+        if (err) spare.kill('SIGKILL');
+      });
+    }
     this.child = child;
     for (const stream of [child.stdout!, child.stderr!]) {
       createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => opts.logs.push(opts.name, this.id, line));

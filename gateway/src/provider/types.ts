@@ -69,9 +69,16 @@ export interface Provider {
   deploy(spec: ProviderFunctionSpec): Promise<void>;
   /** Stops every replica of `name`, letting in-flight requests finish. */
   remove(name: string): Promise<void>;
-  /** Sets the replica count (the caller clamps it to the scaling labels); false when this provider has no replicas to scale. */
+  /**
+   * Sets the replica count (the caller clamps it to the scaling labels); false when this provider has no
+   * replicas to scale. Scaling down drains: a replica taken out finishes its calls in flight first.
+   */
   scale(name: string, replicas: number): boolean;
   status(name: string): ReplicaStatus | null;
+  /** Jobs queued or running for `name`: what a provider without replicas (the GPU runner) reports instead. */
+  queueDepth?(name: string): Promise<number>;
+  /** CPU seconds each live replica of `name` has used since it started (the autoscaler's `cpu` type). */
+  replicaCpu?(name: string): Promise<Array<{ id: string; cpuSeconds: number }>>;
   /**
    * Sends one call and streams the answer into `sink`; resolves once the body is written. Throws the
    * catalogue's errors: NotFoundError (unknown here), UnavailableError (no capacity within
