@@ -13,7 +13,7 @@ type GpuBundle = { digest: string; bytes: Buffer; models: Array<{ digest: string
 const cache = new Map<string, Promise<GpuBundle>>();
 
 /** Builds a GPU function (`functions/NAME` or `tests/fixtures/NAME`) with the CLI's esbuild step, models included. */
-export function gpuBundle(name: string): Promise<GpuBundle> {
+function gpuBundle(name: string): Promise<GpuBundle> {
   let p = cache.get(name);
   if (!p) {
     p = (async () => {

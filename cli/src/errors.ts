@@ -61,13 +61,6 @@ export class FunctionExistsError extends CliError {
   }
 }
 
-/** A name given on the command line is not in stack.yml. */
-export class UnknownFunctionError extends CliError {
-  constructor(name: string, file: string) {
-    super('SPINDLE_CLI_UNKNOWN_FUNCTION', `function ${JSON.stringify(name)} is not in ${file}`);
-  }
-}
-
 /** A `lang` the CLI cannot scaffold or build (yet). */
 export class UnsupportedLangError extends CliError {
   constructor(message: string) {
@@ -88,6 +81,13 @@ export class BuildFailedError extends CliError {
 export class NotBuiltError extends CliError {
   constructor(name: string) {
     super('SPINDLE_CLI_NOT_BUILT', `${name} has not been built: run \`spindle build\` or \`spindle up\``);
+  }
+}
+
+/** `spindle invoke`: the function answered with a non-2xx status; its body has already gone to stderr. */
+export class InvokeFailedError extends CliError {
+  constructor(name: string, status: number) {
+    super('SPINDLE_CLI_INVOKE_FAILED', `${name} returned HTTP ${status}`);
   }
 }
 

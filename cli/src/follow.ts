@@ -20,7 +20,7 @@ export async function* bodyChunks(body: AsyncIterable<Uint8Array>, what: string)
 }
 
 /** True for a failure that a new connection may not meet: the stream dropped, nothing answered, or a 5xx. */
-export function isTransient(err: unknown): boolean {
+function isTransient(err: unknown): boolean {
   return err instanceof StreamDroppedError || err instanceof GatewayUnreachableError || (err instanceof GatewayError && (err.status >= 500 || err.status === 429));
 }
 

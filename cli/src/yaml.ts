@@ -43,7 +43,7 @@ const cstChildren: ChildrenOf<CstToken> = (token) => {
 };
 
 /** Offset of the deepest node on `segments` that exists: a map entry's key (or value), a sequence item, or the root. */
-export function locate(doc: Document, segments: string[], atValue = false): number {
+function locate(doc: Document, segments: string[], atValue = false): number {
   let node: unknown = doc.contents;
   let offset = (doc.contents as Node | null)?.range?.[0] ?? 0;
   for (const segment of segments) {

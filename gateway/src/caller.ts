@@ -15,7 +15,7 @@ export function callerLeft(req: IncomingMessage): boolean {
  * `err` as the catalogue error a route throws: a ClientClosedError (499, logged at debug, never counted as a
  * 5xx) when the failure is the caller leaving, else `err` unchanged.
  */
-export function unlessCallerLeft(req: IncomingMessage, err: unknown): unknown {
+export function unlessCallerLeft<E>(req: IncomingMessage, err: E): E | ClientClosedError {
   if (err instanceof SpindleError && err.statusCode < 500) return err;
   return err instanceof ClientClosedError || callerLeft(req) ? new ClientClosedError(undefined, err) : err;
 }

@@ -84,12 +84,6 @@ export class TimeoutError extends SpindleError {
     super(504, 'SPINDLE_TIMEOUT', message);
   }
 }
-/** 500: a bug or a broken dependency; the cause is logged, not shown. */
-export class InternalError extends SpindleError {
-  constructor(message: string, cause?: unknown) {
-    super(500, 'SPINDLE_INTERNAL', message, { cause });
-  }
-}
 /**
  * 500: a stored secret cannot be decrypted (sealed under another key, or changed in the database). The
  * message names the secret and the fix, never the value.

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { endOnCallerFin } from './caller.ts';
 
 /** How often an idle followed response writes a ping, so that proxies keep it open and a dead peer is noticed. */
-export const PING_MS = 15_000;
+const PING_MS = 15_000;
 
 /** What a followed response writes as a ping, and what it releases once closed. */
 export interface FollowOptions {

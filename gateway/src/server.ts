@@ -4,10 +4,10 @@ import type { Duplex } from 'node:stream';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import { basicAuth } from './auth.ts';
-import { callerLeft } from './caller.ts';
+import { unlessCallerLeft } from './caller.ts';
 import type { Invoker } from './invoker.ts';
 import { errorBody, renderError } from './render.ts';
-import { BadRequestError, ClientClosedError, MethodNotAllowedError, NotFoundError, SpindleError } from './errors.ts';
+import { BadRequestError, ClientClosedError, MethodNotAllowedError, NotFoundError } from './errors.ts';
 import type { FunctionService } from './functions.ts';
 import type { LogHub } from './logs.ts';
 import type { GatewayMetrics } from './metrics.ts';
@@ -82,7 +82,7 @@ function parseQuery(qs: string): Record<string, string> {
 }
 
 /** Methods some route serves (function calls pass any of them on); what a 405 lists in `Allow`. */
-export const SERVED_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+const SERVED_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
 /**
  * Answers `CONNECT` with a 405: node hands CONNECT to a 'connect' listener with the bare socket (no response
@@ -134,8 +134,9 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     // A caller that left is not a server failure, whatever the error it caused looks like (ECONNRESET, aborted).
-    const left = err instanceof ClientClosedError || (!(err instanceof SpindleError && err.statusCode < 500) && callerLeft(req.raw));
-    const r = renderError(left && !(err instanceof ClientClosedError) ? new ClientClosedError(undefined, err) : err);
+    const answered = unlessCallerLeft(req.raw, err);
+    const left = answered instanceof ClientClosedError;
+    const r = renderError(answered);
     if (left) req.log.debug({ err, url: req.url }, 'caller left before the answer');
     // 503 (a dependency that is down: no runner, no NATS, no ready replica) and 504 (a function past its
     // timeout) are conditions the answer names, not gateway faults: warn, as the sync invoke path does.

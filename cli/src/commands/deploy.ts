@@ -7,7 +7,7 @@ import type { LoadedStack } from '../stack.ts';
 import { CommandContext, withCommon } from './context.ts';
 
 /** `echo  created sha256:0123456789ab (bundle uploaded) in 35 ms`. */
-export function describeDeploy(r: DeployResult): string {
+function describeDeploy(r: DeployResult): string {
   const bundle = r.uploaded ? 'bundle uploaded' : 'bundle already present';
   return `${r.name}  ${r.action} ${shortDigest(r.digest)} (${bundle}) in ${r.ms} ms`;
 }

@@ -1,22 +1,15 @@
 /** `spindle invoke NAME`: send stdin to /function/NAME and stream the reply to stdout (`--async`: queue it, print the call id). */
 import type { Command } from 'commander';
-import { CliError, UsageError } from '../errors.ts';
+import { InvokeFailedError, UsageError } from '../errors.ts';
 import { readAll, type CliIo } from '../io.ts';
 import { CommandContext, withCommon } from './context.ts';
-
-/** The function answered with a non-2xx status; its body has already gone to stderr. */
-export class InvokeFailedError extends CliError {
-  constructor(name: string, status: number) {
-    super('SPINDLE_CLI_INVOKE_FAILED', `${name} returned HTTP ${status}`);
-  }
-}
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
 /** Splits `key=value`; the value may itself contain `=`. */
-export function splitPair(flag: string, pair: string): [string, string] {
+function splitPair(flag: string, pair: string): [string, string] {
   const at = pair.indexOf('=');
   if (at <= 0) throw new UsageError(`${flag} expects key=value, got ${JSON.stringify(pair)}`);
   return [pair.slice(0, at), pair.slice(at + 1)];

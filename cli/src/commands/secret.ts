@@ -25,7 +25,7 @@ function encode(bytes: Buffer): SecretValue {
 }
 
 /** The value from --from-literal, --from-file or piped stdin (one trailing newline dropped). */
-export async function secretValue(io: CliIo, flags: ValueFlags): Promise<SecretValue> {
+async function secretValue(io: CliIo, flags: ValueFlags): Promise<SecretValue> {
   if (flags.fromLiteral !== undefined && flags.fromFile !== undefined) throw new UsageError('use either --from-literal or --from-file, not both');
   if (flags.fromLiteral !== undefined) return { value: flags.fromLiteral };
   if (flags.fromFile !== undefined) {

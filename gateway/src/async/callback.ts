@@ -13,7 +13,7 @@ export interface CallbackOptions {
 }
 
 /** 5 attempts over about 8 s, then the failure is recorded on the call's status. */
-export const CALLBACK_DEFAULTS: CallbackOptions = { attempts: 5, minWaitMs: 500, maxWaitMs: 4000, timeoutMs: 10_000 };
+const CALLBACK_DEFAULTS: CallbackOptions = { attempts: 5, minWaitMs: 500, maxWaitMs: 4000, timeoutMs: 10_000 };
 
 /** What the callback carries. */
 export interface CallbackPayload {

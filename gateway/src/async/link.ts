@@ -32,7 +32,7 @@ export interface AsyncLinkOptions {
 }
 
 /** JetStream's de-duplication window of the work stream (its default, stated). */
-export const DUPLICATE_WINDOW_MS = 120_000;
+const DUPLICATE_WINDOW_MS = 120_000;
 
 // Room for NATS headers (Nats-Msg-Id, expectations) and the JSON metadata beside a body.
 const HEADROOM = 64 * 1024;

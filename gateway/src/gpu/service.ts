@@ -6,9 +6,9 @@ import type { BundleStore } from '../store/index.ts';
 import type { GpuCall, GpuClient } from './client.ts';
 
 /** Annotation that marks a GPU function (`spindle deploy` sets it for `lang: gpu`). */
-export const GPU_LANG_ANNOTATION = 'com.spindle.lang';
+const GPU_LANG_ANNOTATION = 'com.spindle.lang';
 /** Annotation listing the function's model digests, comma-separated (`sha256:<hex>`). */
-export const GPU_MODELS_ANNOTATION = 'com.spindle.gpu.models';
+const GPU_MODELS_ANNOTATION = 'com.spindle.gpu.models';
 /** Label bounding the jobs queued for one GPU function (default 1000); past it calls get 429. */
 export const GPU_QUEUE_LABEL = 'com.spindle.gpu.queue-limit';
 const DIGEST = /^sha256:([a-f0-9]{64})$/;
@@ -19,7 +19,7 @@ export function isGpuSpec(spec: { annotations?: Record<string, string> }): boole
 }
 
 /** The model digests a GPU deploy names (400 when one is malformed). */
-export function modelDigests(spec: { annotations?: Record<string, string> }): string[] {
+function modelDigests(spec: { annotations?: Record<string, string> }): string[] {
   const raw = spec.annotations?.[GPU_MODELS_ANNOTATION] ?? '';
   return raw.split(',').map((s) => s.trim()).filter(Boolean).map((d) => {
     if (!DIGEST.test(d)) throw new BadRequestError(`field "annotations.${GPU_MODELS_ANNOTATION}" must list sha256:<64 hex> digests, got "${d}"`);

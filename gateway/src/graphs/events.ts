@@ -13,7 +13,7 @@ type EventType = RunEvent['type'];
 const FINAL: ReadonlySet<string> = new Set(['run.succeeded', 'run.failed', 'run.cancelled']);
 
 /** True for the event that ends a run's stream. */
-export const isFinal = (e: RunEvent): boolean => FINAL.has(e.type);
+const isFinal = (e: RunEvent): boolean => FINAL.has(e.type);
 
 interface Queued extends PendingEvent {
   transition?: RunTransition;

@@ -21,7 +21,7 @@ export class NodeFailedError extends Error {
 }
 
 /** Decodes a function's answer: JSON when it says so, text for text, `{contentType, base64}` otherwise. */
-export function decodeOutput(res: InvokeResult): unknown {
+function decodeOutput(res: InvokeResult): unknown {
   const type = String(res.headers['content-type'] ?? '');
   if (res.body.length === 0) return null;
   if (type.includes('json')) {

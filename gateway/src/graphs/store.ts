@@ -43,7 +43,7 @@ export interface RunTransition {
 }
 
 /** Two changes to one node as one: later fields win, `started`/`finished` stick once set. */
-export function mergeChange(a: NodeChange, b: NodeChange): NodeChange {
+function mergeChange(a: NodeChange, b: NodeChange): NodeChange {
   const out: NodeChange = { ...a };
   for (const [k, v] of Object.entries(b)) if (v !== undefined) (out as unknown as Record<string, unknown>)[k] = v;
   out.started = Boolean(a.started || b.started);

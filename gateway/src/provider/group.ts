@@ -13,7 +13,7 @@ const RESTART_BACKOFF: Backoff = { minMs: 100, maxMs: 10_000 };
 /** A replica that stayed ready this long resets the crash backoff. */
 const HEALTHY_AFTER_MS = 10_000;
 /** How long a replica may take to report ready before it is killed and restarted (`SPINDLE_START_TIMEOUT_MS`). */
-export const DEFAULT_START_TIMEOUT_MS = 30_000;
+const DEFAULT_START_TIMEOUT_MS = 30_000;
 
 /**
  * One function's replica set. Emits `ready` whenever a replica becomes routable, `restart` when a

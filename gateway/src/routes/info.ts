@@ -4,7 +4,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { NAMESPACE } from '../functions.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 
-export const VERSION = '0.1.0';
+const VERSION = '0.1.0';
 
 /** Routes under auth. */
 export function infoRoutes(): FastifyPluginAsync {

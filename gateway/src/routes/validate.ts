@@ -3,7 +3,7 @@ import { checkJsonBounds, fieldName, isValidName, NAMESPACE, parseFunctionRef, t
 import { BadRequestError, NotFoundError } from '../errors.ts';
 
 /** The 400 for an issue: `field "x.y" <message>`, or `request body <message>` for the body as a whole. */
-export function issueError(issue: SchemaIssue): BadRequestError {
+function issueError(issue: SchemaIssue): BadRequestError {
   return new BadRequestError(issue.path ? `field "${fieldName(issue.path)}" ${issue.message}` : `request body ${issue.message}`);
 }
 

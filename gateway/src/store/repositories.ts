@@ -102,7 +102,7 @@ export class DeploymentStore {
 }
 
 /** The blob-store key of a bundle. */
-export const bundleKey = (hex: string): string => `bundles/sha256/${hex}`;
+const bundleKey = (hex: string): string => `bundles/sha256/${hex}`;
 
 /** Function bundles by sha256: bytes in the blob store, a row in `bundles` once they are safely there. */
 export class BundleStore {

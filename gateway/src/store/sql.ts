@@ -23,11 +23,6 @@ export function params(): Params {
   return Object.assign(p, { values });
 }
 
-/** `($1, $2), ($3, $4)`: one parenthesised placeholder list per row, for a multi-row VALUES. */
-export function rows(p: Params, values: ReadonlyArray<readonly unknown[]>): string {
-  return values.map((row) => `(${row.map((v) => p(v)).join(', ')})`).join(', ');
-}
-
 /**
  * One statement from several (each without a trailing `;`): all but the last become data-modifying
  * CTEs of the last, so Postgres applies them atomically in one round trip. The texts are joined, not read.
