@@ -195,6 +195,8 @@ describe('management API', () => {
     expect((await api.system('PUT', '/system/functions', spec)).status).toBe(404);
     expect((await api.system('POST', '/system/functions', spec)).status).toBe(202);
     expect((await api.system('PUT', '/system/functions', spec)).status).toBe(202);
+    // This gateway waits only 400 ms for a starting replica; a loaded machine may take longer to start one.
+    await api.waitReplicas('faas-echo', 1);
     const res = await api.invoke('faas-echo.openfaas-fn', { body: 'via faas-cli path' });
     expect(await res.text()).toBe('via faas-cli path');
     expect((await api.system('DELETE', '/system/functions', { functionName: 'faas-echo' })).status).toBe(202);
