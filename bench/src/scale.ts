@@ -1,13 +1,15 @@
 /**
  * `npm run bench:scale`: the autoscaler and scale from zero, through one gateway in its own process.
  *
- * 1. Load step: `burn` (about 5 ms of CPU per call) under 1, then 32, then 1 concurrent callers, capacity
+ * 1. Scale from zero (first, while the machine is quietest): `hello` scaled to zero with scale-function, then
+ *    one call timed to its answer, BENCH_COLD_TRIES times (default 10), beside warm calls of the same
+ *    function in the same run.
+ * 2. Load step: `burn` (about 5 ms of CPU per call) under 1, then 32, then 1 concurrent callers, capacity
  *    scaling (target BENCH_SCALE_TARGET in flight per replica, default 4; down window BENCH_SCALE_WINDOW, 15s).
  *    Prints the replicas wanted and ready over time, latency p50/p99 while scaling up, the time to the
  *    first scale-up and back to min, and failed calls.
- * 2. Scale from zero: `hello` scaled to zero with scale-function, then one call timed to its answer,
- *    BENCH_COLD_TRIES times (default 10), beside warm calls of the same function in the same run.
- * Figures are wall-clock on a shared machine: the load average is printed at the start and the end.
+ * Figures are wall-clock on a shared machine: the 1-minute load average is printed before each part (the
+ * load step's own callers and replicas raise it too).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -254,9 +256,10 @@ async function main(): Promise<void> {
     const g = { url: gw.ready, password };
     await uploadBundle(g, burn.digest, burn.bundlePath);
     await uploadBundle(g, hello.digest, hello.bundlePath);
-    const step = await loadStep(g);
     progress(`scale from zero: ${COLD_TRIES} tries`);
     const cold = await coldStarts(g);
+    const loadStepStart = Number(os.loadavg()[0].toFixed(2));
+    const step = await loadStep(g);
     const loadEnd = Number(os.loadavg()[0].toFixed(2));
 
     const out = (s = '') => process.stdout.write(`${s}\n`);
@@ -265,7 +268,8 @@ async function main(): Promise<void> {
     out(rule);
     out(`Spindle scale bench  ${new Date().toISOString()}`);
     out(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memGiB} GiB, Node ${machine.node}, ${machine.os}`);
-    out(`load average: ${machine.loadAvg1} at start, ${loadEnd} at the end${Math.max(machine.loadAvg1, loadEnd) > 3 ? '  (NOT QUIET: figures are inflated by other work on the machine)' : ''}`);
+    const quiet = (n: number) => (n > 3 ? ' (NOT QUIET)' : '');
+    out(`load average (1 min): ${machine.loadAvg1} before scale from zero${quiet(machine.loadAvg1)}, ${loadStepStart} before the load step${quiet(loadStepStart)}, ${loadEnd} after it (its own load included)`);
     out(`burn: ~5 ms CPU per call; capacity scaling, target ${TARGET} in flight per replica x 0.9, min 1, max ${MAX}, down window ${WINDOW}; autoscaler turn 1 s`);
     out(rule);
     out(' time  callers  wanted  ready  (# ready, . starting)');
@@ -291,6 +295,7 @@ async function main(): Promise<void> {
       bench: 'scale',
       date: new Date().toISOString(),
       machine,
+      loadAvgLoadStep: loadStepStart,
       loadAvgEnd: loadEnd,
       step: {
         callers: [LOW, HIGH, LOW],

@@ -13,6 +13,15 @@ export function isRawResponse(value: unknown): value is RawResponse {
   return keys.length > 0 && keys.every((k) => RAW_KEYS.has(k));
 }
 
+/**
+ * True for a web `Response` (Node's own, or undici's from a function's dependencies). Read from its
+ * `Symbol.toStringTag`, not `instanceof Response`: the first touch of the `Response` global loads Node's
+ * bundled undici, which made every replica's first answer tens of milliseconds slower.
+ */
+export function isWebResponse(value: unknown): value is Response {
+  return Object.prototype.toString.call(value) === '[object Response]';
+}
+
 /** Sends a web `Response` (its body streamed chunk by chunk). */
 export async function sendWebResponse(res: ServerResponse, response: Response): Promise<void> {
   const headers: Record<string, string> = {};

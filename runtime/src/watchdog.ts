@@ -11,7 +11,7 @@ import { makeContext, type ReplicaEnv } from './context.ts';
 import { ajv, LazyLogger, quickInfo } from './deferred.ts';
 import { HttpError, InvalidInputError, InvalidOutputError } from './errors.ts';
 import { ReplicaMetrics } from './metrics.ts';
-import { isRawResponse, sendJson, sendRaw, sendWebResponse } from './respond.ts';
+import { isRawResponse, isWebResponse, sendJson, sendRaw, sendWebResponse } from './respond.ts';
 import type { AnyFunctionDefinition, RawRequest } from './types.ts';
 
 /** Options for `serve`; every field defaults from the environment the gateway sets. */
@@ -119,7 +119,7 @@ export async function serve(definition: AnyFunctionDefinition, options: ServeOpt
       input = { ...request, body } satisfies RawRequest;
     }
     const result = await definition.handle(input, ctx);
-    if (result instanceof Response) return sendWebResponse(res, result);
+    if (isWebResponse(result)) return sendWebResponse(res, result);
     if (isJson) {
       checkOutput?.(result);
       return sendJson(res, 200, result);
