@@ -49,9 +49,13 @@ export interface RunnerProc {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** Starts `gpu-runner/src/main.ts` against the machine's Redis with `prefix`; resolves once it serves jobs. */
-export async function startRunner(prefix: string, env: Record<string, string> = {}): Promise<RunnerProc> {
-  const { child, match, output } = await spawnUntil(process.execPath, ['--import', 'tsx', join(ROOT, 'gpu-runner/src/main.ts')], /gpu-runner ready .*metrics=(\S+)/, {
+/**
+ * Starts `gpu-runner/src/main.ts` against the machine's Redis with `prefix`; resolves once it serves jobs.
+ * `built`: the runner's `main.mjs` as `spindle start` builds it, run on plain node instead.
+ */
+export async function startRunner(prefix: string, env: Record<string, string> = {}, built?: string): Promise<RunnerProc> {
+  const args = built ? ['--enable-source-maps', built] : ['--import', 'tsx', join(ROOT, 'gpu-runner/src/main.ts')];
+  const { child, match, output } = await spawnUntil(process.execPath, args, /gpu-runner ready .*metrics=(\S+)/, {
     env: { REDIS_URL, SPINDLE_REDIS_PREFIX: prefix, SPINDLE_GPU_METRICS_PORT: '0', SPINDLE_GPU_CLAIM_IDLE_MS: '1000', SPINDLE_GPU_HEARTBEAT_MS: '250', SPINDLE_GPU_EP: 'auto', LOG_LEVEL: 'warn', ...env },
     timeoutMs: 30_000,
   });

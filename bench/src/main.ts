@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: echo called directly (the floor), through a minimal Node proxy, and through the Spindle
- * gateway, each in its own process; then cold start. Prints one comparable table and a `BENCH_JSON` line.
+ * gateway, each in its own process; then cold start; then the idle RSS of every process `spindle start` leaves
+ * running with the default stack (idle.ts). Prints comparable tables and a `BENCH_JSON` line.
  */
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { buildFunction } from '@spindle/cli';
 import { request } from 'undici';
 import { deploy, uploadBundle, waitFor200, type GatewayAccess } from './gateway-api.ts';
 import { interleavedLoad, percentile, runLoad, sequentialLatency, type LatencyStats, type LoadResult, type RequestSpec } from './load.ts';
+import { canMeasureIdle, measureIdle, printIdle, type IdleResult } from './idle.ts';
 import { describeMachine } from './machine.ts';
 import { jsonLine, killAllSync, listeningPort, startNode, stopAll } from './procs.ts';
 
@@ -26,6 +28,8 @@ if (!Number.isFinite(COLD_RUNS)) throw new Error(`BENCH_COLD_STARTS must be a nu
 /** Set to a folder to get `--cpu-prof` profiles of the gateway and minimal proxy processes there (slows them). */
 const CPU_PROF_DIR = process.env.BENCH_CPU_PROF ? resolve(process.env.BENCH_CPU_PROF) : undefined;
 const PROF = CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`] : [];
+/** Set to 0 to skip the idle-memory section (two full `spindle start`s of the default stack, a minute or two each). */
+const IDLE = process.env.BENCH_IDLE !== '0';
 const CONCURRENCY = [1, 16, 64];
 /** Rounds of the sequential latency loop, targets alternating, so noise on a shared machine hits all alike. */
 const ROUNDS = 4;
@@ -117,12 +121,30 @@ async function coldStarts(g: GatewayAccess, digest: string, bundlePath: string):
 const pad = (s: string | number, n: number) => String(s).padStart(n);
 const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
 
+const machineLine = (machine: ReturnType<typeof describeMachine>) =>
+  `machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memGiB} GiB, Node ${machine.node}, ${machine.os}, load avg ${machine.loadAvg1} at start`;
+
+/** Idle RSS of `spindle start` with the default stack: a first start, then a restart on the same data dir. */
+async function idleMemory(): Promise<Array<{ label: string; result: IdleResult }>> {
+  const dataDir = join(tmp!, 'idle');
+  const suffix = randomBytes(4).toString('hex');
+  // Own Redis and NATS prefixes: a platform already running on this machine is left alone.
+  const env = { ...process.env, SPINDLE_REDIS_PREFIX: `benchidle${suffix}`, SPINDLE_NATS_PREFIX: `benchidle${suffix}`, LOG_LEVEL: 'warn' };
+  const password = randomBytes(18).toString('base64url');
+  const runs: Array<{ label: string; result: IdleResult }> = [];
+  for (const label of ['first start', 'restart']) {
+    progress(`idle memory: spindle start (${label})`);
+    runs.push({ label, result: await measureIdle({ repoRoot, dataDir, env, password }) });
+  }
+  return runs;
+}
+
 function printReport(machine: ReturnType<typeof describeMachine>, load: Record<Target, LoadResult[]>, c1: Record<string, LatencyStats>, cold: number[]) {
   const rule = '-'.repeat(78);
   const out = (s = '') => process.stdout.write(`${s}\n`);
   out(rule);
   out(`Spindle bench  ${new Date().toISOString()}`);
-  out(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memGiB} GiB, Node ${machine.node}, ${machine.os}, load avg ${machine.loadAvg1} at start`);
+  out(machineLine(machine));
   out(`load: autocannon POST ${Buffer.byteLength(BODY)}-byte JSON, ${DURATION_S} s per target and concurrency as 1 s turns, targets alternating,`);
   out(`      after a ${WARMUP_S} s warm-up; the load generator runs in the bench process, sharing the cores`);
   out(rule);
@@ -176,6 +198,16 @@ async function main(): Promise<void> {
   for (const k of checks) process.stdout.write(`${k.name.padEnd(40)}${pad(k.value, 12)}   target ${k.target.padEnd(10)} ${verdict(k.ok)}\n`);
   process.stdout.write(`(for scale: the minimal proxy adds ${ms(c1.proxy.p50 - c1.direct.p50)} ms p50 at c=1; minimal proxy / direct req/s at c=64 is ${((at64('proxy') / at64('direct')) * 100).toFixed(1)}%)\n`);
 
+  let idle: Array<{ label: string; result: IdleResult }> = [];
+  if (IDLE && canMeasureIdle()) {
+    // Alone on the machine: the load targets go first.
+    await stopAll();
+    idle = await idleMemory();
+    printIdle(machineLine(machine), process.env.DATABASE_URL ? 'PostgreSQL at $DATABASE_URL' : 'embedded PGlite', idle);
+  } else if (IDLE) {
+    process.stdout.write('idle memory: skipped, it reads /proc (Linux only)\n');
+  }
+
   const round2 = (n: number) => Math.round(n * 100) / 100;
   const json = {
     date: new Date().toISOString(),
@@ -185,6 +217,9 @@ async function main(): Promise<void> {
     load: Object.fromEntries(targets.map((t) => [t, load[t].map((r) => ({ c: r.connections, rps: Math.round(r.rps), p50: round2(r.p50), p99: round2(r.p99), failures: r.failures }))])),
     c1: Object.fromEntries(targets.map((t) => [t, { n: c1[t].n, p50: round2(c1[t].p50), p99: round2(c1[t].p99), mean: round2(c1[t].mean) }])),
     coldStartMs: cold.map((v) => round2(v)),
+    idleRssMb: Object.fromEntries(
+      idle.map(({ label, result }) => [label, { readyS: round2(result.readyS), totalMb: Math.round(result.totalMb), settled: result.settled, processes: result.processes.map((p) => ({ role: p.role, rssMb: Math.round(p.rssMb) })) }]),
+    ),
     results: {
       throughputRatioC64: round2(throughputRatio),
       addedP50MsC1: round2(addedP50),

@@ -5,9 +5,12 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdir, readFile, rename, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import type * as esbuild from 'esbuild';
 
 /** A model file a GPU function ships or builds. */
@@ -26,6 +29,7 @@ export const GPU_ENTRY = "export { default } from './handler.ts';";
 
 // Native modules are provided by the runner (see gpu-runner/src/worker.ts): one copy, its own binaries.
 const HOST = /^(onnxruntime-node|onnxruntime-common|sharp)$/;
+const execFileAsync = promisify(execFile);
 
 /** Resolves onnxruntime and sharp through the runner's `globalThis.__spindleRequire` at run time. */
 export const hostModules: esbuild.Plugin = {
@@ -45,16 +49,33 @@ async function sha256File(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** Runs `X.onnx.ts` (cached by its source hash under `<outDir>/models/`); returns the made file. */
+/** Imports the recipe (argv[1], a file URL) and writes what its default export returns to argv[2]. */
+const RUN_RECIPE = `const [recipe, out] = process.argv.slice(1);
+const mod = await import(recipe);
+if (typeof mod.default !== 'function') { console.error('it must default-export a function returning the model bytes'); process.exit(2); }
+const { writeFile } = await import('node:fs/promises');
+await writeFile(out, await mod.default(), { mode: 0o600 });`;
+
+/**
+ * Runs `X.onnx.ts` (cached by its source hash under `<outDir>/models/`); returns the made file. The recipe runs
+ * in a child process through tsx: it is TypeScript while the CLI may run built (see self-bundle.ts), and the
+ * model's bytes then never pass through the CLI, which under `spindle start` is the gateway.
+ */
 async function fromRecipe(recipe: string, outDir: string): Promise<string> {
   const key = createHash('sha256').update(await readFile(recipe)).update(recipe).digest('hex').slice(0, 16);
   const out = path.join(outDir, 'models', `${path.basename(recipe, '.onnx.ts')}-${key}.onnx`);
   if (existsSync(out)) return out;
-  const mod = (await import(pathToFileURL(recipe).href)) as { default?: () => Promise<Uint8Array> | Uint8Array };
-  if (typeof mod.default !== 'function') throw new Error(`${recipe} must default-export a function returning the model bytes`);
-  const bytes = await mod.default();
   await mkdir(path.dirname(out), { recursive: true, mode: 0o700 });
-  await writeFile(`${out}.tmp`, bytes, { mode: 0o600 });
+  // tsx's ESM hooks only, as `register()` from tsx/esm/api sets them up in bin/spindle.mjs.
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm')).href;
+  try {
+    await execFileAsync(process.execPath, ['--import', tsx, '--input-type=module', '-e', RUN_RECIPE, pathToFileURL(recipe).href, `${out}.tmp`], { maxBuffer: 1024 * 1024 });
+  } catch (err) {
+    const stderr = String((err as { stderr?: unknown }).stderr ?? '').trim();
+    // Node prints the source line and a stack; the line that says what failed is `SomeError: message`.
+    const lines = stderr.split('\n');
+    throw new Error(lines.find((l) => /^[A-Za-z]*Error\b/.test(l) || l.startsWith('it must')) ?? (stderr || (err as Error).message), { cause: err });
+  }
   await rename(`${out}.tmp`, out);
   return out;
 }

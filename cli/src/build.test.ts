@@ -20,6 +20,8 @@ async function project(dir: string): Promise<void> {
     'functions/beta/handler.ts': "export default { value: 'beta' };\n",
     'functions/big/handler.ts': "import tiny from './tiny.onnx';\nimport made from './made.onnx';\nimport sharp from 'sharp';\nexport default { kind: 'gpu', models: { tiny, made }, sharp };\n",
     'functions/big/tiny.onnx': 'not really a model',
+    // An ES module package, as the repository's GPU functions are: a recipe runs in a child process under Node's own rules.
+    'functions/big/package.json': '{"type":"module"}',
     'functions/big/made.onnx.ts': "export default () => new TextEncoder().encode('made by a recipe');\n",
     'node_modules/cjs-dep/package.json': '{"name":"cjs-dep","main":"index.js"}',
     'node_modules/cjs-dep/index.js': "const os = require('node:os');\nmodule.exports = 'cjs:' + typeof os.cpus;\n",

@@ -6,6 +6,8 @@ export { addFunctionToStack, withFunction } from './stack-edit.ts';
 export type { LoadedStack, StackEntry } from './stack.ts';
 export { buildFunction, buildFunctions, buildDir, readBuild, isBuildable } from './build.ts';
 export type { BuildOptions, BuildResult, BuildFunctionsOptions } from './build.ts';
+export { bundleProcess, stopBundler } from './process-bundle.ts';
+export type { ProcessBundle, ProcessBundleOptions, ProcessBundleSpec } from './process-bundle.ts';
 export { deployFunctions, deployFunction, deployRequestFor } from './deploy.ts';
 export type { DeployResult, DeployFunctionsOptions } from './deploy.ts';
 export { GatewayClient } from './client.ts';

@@ -13,6 +13,8 @@ import { ensureService, natsService, redisService } from './services.ts';
 export interface StartOptions {
   /** Overrides on top of the environment's configuration. */
   config?: Partial<PlatformConfig>;
+  /** The GPU runner built into JavaScript (its `main.mjs`); without it the runner runs from TypeScript through tsx. */
+  runnerMain?: string;
 }
 
 export interface StartedPlatform {
@@ -45,7 +47,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
   const runner =
     process.env.SPINDLE_GPU_RUNNER === '0'
       ? null
-      : startRunnerProcess({ REDIS_URL: config.redisUrl, SPINDLE_REDIS_PREFIX: config.redisPrefix, LOG_LEVEL: config.logLevel }, join(config.dataDir, 'logs', 'gpu-runner.log'), logger);
+      : startRunnerProcess({ REDIS_URL: config.redisUrl, SPINDLE_REDIS_PREFIX: config.redisPrefix, LOG_LEVEL: config.logLevel }, join(config.dataDir, 'logs', 'gpu-runner.log'), logger, options.runnerMain);
   const children = [runner, redis, nats];
   let platform: Platform;
   try {

@@ -17,6 +17,12 @@ export interface RunnerConfig {
   heartbeatMs: number;
   metricsPort: number;
   logLevel: string;
+  /**
+   * Sessions unused this long are released (0: never). A released model is loaded again by its next call. On the
+   * CPU a session holds its largest run's activations for good (ISNet: ~850 MB), so a small box may trade that
+   * memory for a slower first call after a quiet spell.
+   */
+  idleReleaseMs: number;
 }
 
 function num(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -44,5 +50,6 @@ export function runnerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Runne
     heartbeatMs: Math.max(50, num(env, 'SPINDLE_GPU_HEARTBEAT_MS', 1000)),
     metricsPort: num(env, 'SPINDLE_GPU_METRICS_PORT', 9465),
     logLevel: env.LOG_LEVEL ?? 'info',
+    idleReleaseMs: num(env, 'SPINDLE_GPU_IDLE_RELEASE_S', 0) * 1000,
   };
 }

@@ -1,5 +1,6 @@
 /**
- * The GPU runner process (the one wiring point): `node --import tsx gpu-runner/src/main.ts`.
+ * The GPU runner process (the one wiring point): `node --import tsx gpu-runner/src/main.ts` from source, or
+ * the `main.mjs` that `spindle start` builds from it (build.ts) on plain node.
  * Prints one line `gpu-runner ready ep=... metrics=...` on stdout once it serves jobs.
  */
 import { Redis } from 'ioredis';

@@ -24,7 +24,7 @@ export interface LoadedInfo {
 }
 
 export type ToWorker =
-  | { t: 'init'; ep: 'cuda' | 'cpu'; budgetBytes: number; threads: number }
+  | { t: 'init'; ep: 'cuda' | 'cpu'; budgetBytes: number; threads: number; idleReleaseMs: number }
   | { t: 'load'; seq: number; key: string; spec: GpuFunctionSpec }
   | { t: 'unload'; key: string; models: string[] }
   | { t: 'run'; seq: number; key: string; items: WorkItem[] };

@@ -73,6 +73,21 @@ export class ModelCache {
     while (this.usedBytes() + bytes > this.budgetBytes && lru.length) await this.drop(lru.shift()!.digest);
   }
 
+  /** Marks `digests` used now (a run that just finished keeps its models as fresh as its start did). */
+  touch(digests: Iterable<string>): void {
+    for (const d of digests) {
+      const e = this.entries.get(d);
+      if (e) e.lastUsed = Date.now();
+    }
+  }
+
+  /** Releases every session unused for `ms`; returns how many. */
+  async releaseIdle(ms: number): Promise<number> {
+    const stale = [...this.entries.values()].filter((e) => Date.now() - e.lastUsed >= ms);
+    for (const e of stale) await this.drop(e.digest);
+    return stale.length;
+  }
+
   /** Releases a session now (its model was removed, or the budget needs room). */
   async drop(digest: string): Promise<void> {
     const e = this.entries.get(digest);

@@ -16,11 +16,20 @@ interface Slot {
   models: ModelInfo[];
 }
 
+/**
+ * A built runner (see build.ts) is compiled with this constant naming its built worker; from source it is
+ * undeclared, and worker-boot.mjs registers tsx (worker threads do not inherit the parent's hooks on Node 20).
+ */
+declare const SPINDLE_RUNNER_WORKER_URL: string | undefined;
+const WORKER_URL = typeof SPINDLE_RUNNER_WORKER_URL === 'string' ? new URL(SPINDLE_RUNNER_WORKER_URL) : new URL('./worker-boot.mjs', import.meta.url);
+
 export interface PoolOptions {
   size: number;
   ep: 'cuda' | 'cpu';
   budgetBytes: number;
   threads: number;
+  /** Workers release a model's sessions after this long unused (0 or absent: never). */
+  idleReleaseMs?: number;
   onModelLoad?: (digest: string, seconds: number) => void;
   onWorkerExit?: (code: number) => void;
 }
@@ -41,7 +50,7 @@ export class WorkerPool extends EventEmitter {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(new URL('./worker-boot.mjs', import.meta.url));
+    const worker = new Worker(WORKER_URL);
     const slot: Slot = { worker, busy: false, dead: false, pending: new Map(), models: [] };
     worker.on('message', (m: FromWorker) => {
       if (m.t === 'models') {
@@ -79,7 +88,7 @@ export class WorkerPool extends EventEmitter {
         this.emit('idle');
       }, Math.min(5000, 50 * 2 ** this.crashes)).unref();
     });
-    worker.postMessage({ t: 'init', ep: this.opts.ep, budgetBytes: this.opts.budgetBytes, threads: this.opts.threads } satisfies ToWorker);
+    worker.postMessage({ t: 'init', ep: this.opts.ep, budgetBytes: this.opts.budgetBytes, threads: this.opts.threads, idleReleaseMs: this.opts.idleReleaseMs ?? 0 } satisfies ToWorker);
     return slot;
   }
 

@@ -23,6 +23,8 @@ export interface RunnerOptions {
   workers: number;
   threads: number;
   budgetBytes: number;
+  /** Release a model's sessions after this long unused (0 or absent: never); see config.ts. */
+  idleReleaseMs?: number;
   /** A job idle this long belongs to a dead runner and is reclaimed. */
   claimIdleMs: number;
   /** Deliveries after which a job goes to the dead-letter stream. */
@@ -73,6 +75,7 @@ export class Runner {
       ep: opts.ep.ep,
       budgetBytes: opts.budgetBytes,
       threads: opts.threads,
+      idleReleaseMs: opts.idleReleaseMs,
       onModelLoad: (digest) => metrics.modelLoads.inc({ model: digest.slice(0, 19) }),
       onWorkerExit: (code) => logger.error({ code }, 'inference worker exited; restarted'),
     });

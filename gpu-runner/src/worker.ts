@@ -73,6 +73,7 @@ async function run(msg: Extract<ToWorker, { t: 'run' }>): Promise<void> {
   if (cache.info().length !== before) post({ t: 'models', models: cache.info() });
   const progress = (items: number[], fraction: number, message: string | null) => post({ t: 'progress', seq: msg.seq, items, fraction, message });
   const { results, timings } = await execute(v.fn, msg.items, sessions, ep, logger, progress);
+  cache.touch(sessions.keys());
   const transfer = results.map((r) => r.body.buffer).filter((b, i, all): b is ArrayBuffer => b instanceof ArrayBuffer && b.byteLength === results[i].body.byteLength && all.indexOf(b) === i);
   post({ t: 'done', seq: msg.seq, results, timings }, transfer);
 }
@@ -87,11 +88,23 @@ function unload(msg: Extract<ToWorker, { t: 'unload' }>): void {
 // Messages are handled one at a time: one batch computes while the next waits, and a model is never
 // evicted under a running batch.
 let chain: Promise<void> = Promise.resolve();
+
+/** Releases idle sessions in turn with the messages, so never under a running batch. */
+function releaseIdleEvery(ms: number): void {
+  const sweep = () => {
+    chain = chain.then(async () => {
+      if ((await cache.releaseIdle(ms)) > 0) post({ t: 'models', models: cache.info() });
+    }).catch((err) => logger.error('releasing idle models failed', err));
+  };
+  setInterval(sweep, Math.max(250, Math.floor(ms / 4))).unref();
+}
+
 port.on('message', (msg: ToWorker) => {
   chain = chain.then(async () => {
     if (msg.t === 'init') {
       ep = msg.ep;
       cache = new ModelCache(msg.budgetBytes, sessionOptions(msg.ep, msg.threads), (digest, seconds) => post({ t: 'models', models: cache.info(), loadSeconds: [digest, seconds] }));
+      if (msg.idleReleaseMs > 0) releaseIdleEvery(msg.idleReleaseMs);
     } else if (msg.t === 'load') await load(msg);
     else if (msg.t === 'run') await run(msg);
     else unload(msg);

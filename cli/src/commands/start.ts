@@ -1,10 +1,13 @@
 /** `spindle start` (`npm start`): the gateway on this machine, with every function of stack.yml built and deployed. */
+import path from 'node:path';
 import type { Command } from 'commander';
+import { RUNNER_BUILD } from '@spindle/gpu-runner/build';
 import { buildFunctions } from '../build.ts';
 import { GatewayClient } from '../client.ts';
 import { deployFunctions } from '../deploy.ts';
 import { deployedFunctions, deployGraphs, loadGraphs } from '../graphs.ts';
 import { eprintln, println, withSpinner, type CliIo } from '../io.ts';
+import { bundleProcess, stopBundler } from '../process-bundle.ts';
 import { describeBuild, reportSkipped } from './build.ts';
 import { CommandContext, withCommon } from './context.ts';
 
@@ -29,9 +32,13 @@ export function register(program: Command, io: CliIo): void {
       // A malformed stack.yml (graphs included) stops us before anything starts.
       const stack = await ctx.loadStack();
       await loadGraphs(stack);
+      // The GPU runner runs as built JavaScript on plain node (no tsx in a long-lived process); an
+      // unchanged tree is not rebuilt. `_` cannot start a function name, so this never meets a function's build.
+      const runner = await bundleProcess({ ...RUNNER_BUILD, outDir: path.join(ctx.dataDir, 'build', '_gpu-runner') });
+      eprintln(io, `gpu-runner  ${runner.built ? `built in ${runner.ms} ms` : 'unchanged'}`);
       // Loaded on demand: only this command needs the gateway (fastify, pg, PGlite...).
       const { startPlatform } = await import('@spindle/gateway');
-      const { url, platform, logFile } = await startPlatform({ config: { dataDir: ctx.dataDir } });
+      const { url, platform, logFile } = await startPlatform({ config: { dataDir: ctx.dataDir }, runnerMain: runner.files.main });
       // Progress goes to stderr; stdout carries the one line that says the platform is up.
       const progress: CliIo = { ...io, stdout: io.stderr };
       const client = new GatewayClient({ url, credentials: { user: 'admin', password: platform.adminPassword } });
@@ -41,6 +48,8 @@ export function register(program: Command, io: CliIo): void {
       await withSpinner(progress, 'building', () =>
         buildFunctions(stack, { dataDir: ctx.dataDir, onResult: (r) => eprintln(io, describeBuild(r)) }),
       );
+      // Nothing in this process builds again: esbuild's service process would otherwise live on (~90 MB after the GPU bundles).
+      await stopBundler();
       const deployed = await withSpinner(progress, 'deploying', () =>
         deployFunctions(client, stack, { dataDir: ctx.dataDir, onResult: (r) => eprintln(io, `${r.name}  ${r.action} in ${r.ms} ms`) }),
       );

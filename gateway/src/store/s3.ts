@@ -1,6 +1,8 @@
 /** BlobStore on S3 or MinIO, through the `minio` client. */
+import { createRequire } from 'node:module';
 import { Readable, pipeline } from 'node:stream';
-import * as Minio from 'minio';
+// Types only: minio (~20 MB once loaded) is required when a client is built, not by every gateway (most use a folder).
+import type * as Minio from 'minio';
 import { assertKey, expectSize } from './keys.ts';
 import type { BlobStore } from './types.ts';
 
@@ -132,7 +134,8 @@ export function s3ClientFromUrl(endpointUrl: string, accessKey: string, secretKe
     throw new Error(`S3 endpoint ${endpointUrl} must not have a path; name the bucket separately`);
   }
   const useSSL = url.protocol === 'https:';
-  return new Minio.Client({
+  const { Client } = createRequire(import.meta.url)('minio') as typeof Minio;
+  return new Client({
     endPoint: url.hostname.replace(/^\[(.*)\]$/, '$1'), // minio wants a bare IPv6 address
     port: url.port === '' ? (useSSL ? 443 : 80) : Number(url.port),
     useSSL,
