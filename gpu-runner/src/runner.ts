@@ -5,6 +5,7 @@
  * (restarted without persistence, flushed), the stream and the group are created again (JobStream) and
  * the loaded functions keep serving; the heartbeat stops while the jobs stream cannot be read.
  */
+import { once } from 'node:events';
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -86,8 +87,14 @@ export class Runner {
   /** Joins the group, loads every deployed function, and starts reading, claiming and heartbeating. */
   async ready(): Promise<void> {
     await this.stream.ensureGroup();
+    // SUBSCRIBE only once the subscriber connection is ready: queued while it connects, it went out ahead of
+    // ioredis's ready check, which then failed ("Connection in subscriber mode") and dropped the connection;
+    // the deploys published while it was down were never heard, so functions deployed then never loaded.
+    if (this.sub.status !== 'ready') await once(this.sub, 'ready');
     await this.sub.subscribe(this.stream.keys.deploys);
     this.sub.on('message', (_ch: string, name: string) => void this.table.sync(name).catch((err) => this.logger.error({ err }, 'deploy sync failed')));
+    // Whenever the subscription comes back after a drop, catch up on what was deployed meanwhile.
+    this.sub.on('ready', () => void this.paced(this.beatPacer, 'catching up on deploys after a reconnect', () => this.table.syncAll({ keepMissing: true })));
     await this.heartbeat();
     await this.table.syncAll();
     await this.heartbeat();
