@@ -160,7 +160,8 @@ describe('spindle CLI against a running platform', () => {
     const res = await fetch(`${gateway}/function/hello-e2e`, { method: 'POST', body: JSON.stringify({ name: 'Back' }) });
     expect(res.status).toBe(200);
     expect(await res.text()).toContain('Howdy, Back');
-  });
+    // A restart waits for the GPU functions' models to warm up (ISNet on the CPU: several seconds, more under load).
+  }, 120_000);
 
   it('removes a function', async () => {
     const removed = await spindle(['remove', 'hello-e2e']);
