@@ -116,5 +116,11 @@ describe('namespaces and encodings everywhere', () => {
     }
   });
 
-  it.todo('GET /system/logs?name=NAME&namespace=<other> answers 404 like GET /system/function/NAME?namespace=<other> (today the query is ignored: 200)');
+  it('GET /system/logs?name=NAME&namespace=<other> answers 404 like GET /system/function/NAME?namespace=<other>', async () => {
+    for (const url of ['/system/logs?name=named&namespace=other&tail=0', '/system/function/named?namespace=other']) {
+      const res = await p.request({ method: 'GET', url });
+      expect([res.statusCode, res.json().error.message], url).toEqual([404, 'namespace "other" does not exist: Spindle has one namespace, openfaas-fn']);
+    }
+    expect((await p.request({ method: 'GET', url: '/system/logs?name=named&namespace=openfaas-fn&tail=0' })).statusCode).toBe(200);
+  });
 });

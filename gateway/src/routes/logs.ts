@@ -10,10 +10,11 @@ import { Followers } from '../follow.ts';
 import type { FunctionService } from '../functions.ts';
 import { type LogEntry, LogHub } from '../logs.ts';
 import { openSse } from '../sse.ts';
-import { functionName } from './validate.ts';
+import { checkNamespace, functionName } from './validate.ts';
 
 interface LogQuery {
   name?: string;
+  namespace?: string;
   follow?: string;
   tail?: string;
   since?: string;
@@ -61,6 +62,7 @@ export function logRoutes(functions: FunctionService, logs: LogHub): FastifyPlug
 
     app.get<{ Querystring: LogQuery }>('/system/logs', async (req, reply) => {
       const name = functionName(req.query.name ?? '');
+      checkNamespace(req.query.namespace);
       if (!functions.lookup(name)) throw new NotFoundError(`function "${name}" is not deployed`);
       const tail = req.query.tail === undefined || req.query.tail === '' ? -1 : Number(req.query.tail);
       if (!Number.isInteger(tail)) throw new BadRequestError(`query "tail" must be a whole number, got "${req.query.tail}"`);
