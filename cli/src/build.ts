@@ -1,10 +1,10 @@
 /** Bundles a function into one self-contained ESM file with esbuild, and skips the work when nothing changed. */
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
+import { sha256, writeAtomic } from './files.ts';
 import { GPU_ENTRY, hostModules, modelFiles, type ModelFile } from './build-gpu.ts';
 import { BuildFailedError, CliError } from './errors.ts';
 import { selectFunctions, type LoadedStack, type StackEntry } from './stack.ts';
@@ -64,7 +64,6 @@ export function isBuildable(entry: StackEntry): boolean {
   return ['control', 'gpu'].includes(entry.spec.lang ?? 'control');
 }
 
-const sha256 = (bytes: Uint8Array | string): string => createHash('sha256').update(bytes).digest('hex');
 
 /** Resolves `@spindle/runtime` from the CLI's own install when the project does not have it. */
 const runtimeFallback: esbuild.Plugin = {
@@ -132,12 +131,6 @@ async function unchanged(opts: BuildOptions, hash: string): Promise<{ meta: Buil
   } catch {
     return undefined;
   }
-}
-
-async function writeAtomic(file: string, data: Uint8Array | string): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, data, { mode: 0o600 });
-  await rename(tmp, file);
 }
 
 /**

@@ -9,12 +9,12 @@
  * data dir) and loads the very files the sources would. `import.meta.url` keeps naming the source file, so
  * code that reads a file beside itself (`.lua` scripts, migrations) or resolves from there works unchanged.
  */
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as esbuild from 'esbuild';
+import { sha256, writeAtomic } from './files.ts';
 import { BuildFailedError } from './errors.ts';
 
 /** Bump when the way process bundles are produced changes, so old outputs are rebuilt. */
@@ -57,7 +57,6 @@ interface Meta {
   externals: string[];
 }
 
-const sha256 = (bytes: Uint8Array | string): string => createHash('sha256').update(bytes).digest('hex');
 
 function outputsOf(spec: ProcessBundleOptions): Record<string, string> {
   return Object.fromEntries(Object.keys(spec.entries).map((stem) => [stem, path.join(spec.outDir, `${stem}.mjs`)]));
@@ -132,12 +131,6 @@ async function unchanged(spec: ProcessBundleOptions, hash: string): Promise<bool
   } catch {
     return false;
   }
-}
-
-async function writeAtomic(file: string, data: Uint8Array | string): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, data, { mode: 0o600 });
-  await rename(tmp, file);
 }
 
 /**
