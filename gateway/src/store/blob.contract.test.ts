@@ -84,6 +84,24 @@ function blobContract(kind: string, create: BlobStoreFactory): void {
       expect((await store.get('k'))?.toString()).toBe('old');
     });
 
+    it('gives sizes and streams, whole or a byte range, without reading the rest', async () => {
+      const bytes = randomBytes(300_000);
+      await store.put('media/clip.mp4', bytes);
+      expect(await store.size('media/clip.mp4')).toBe(bytes.length);
+      expect(await store.size('media/missing.mp4')).toBeNull();
+      expect(await store.stream('media/missing.mp4')).toBeNull();
+      const read = async (s: Readable | null) => {
+        const parts: Buffer[] = [];
+        for await (const c of s!) parts.push(c as Buffer);
+        return Buffer.concat(parts);
+      };
+      expect((await read(await store.stream('media/clip.mp4'))).equals(bytes)).toBe(true);
+      expect((await read(await store.stream('media/clip.mp4', { start: 1000, end: 1999 }))).equals(bytes.subarray(1000, 2000))).toBe(true);
+      expect((await read(await store.stream('media/clip.mp4', { start: bytes.length - 1, end: bytes.length - 1 }))).equals(bytes.subarray(-1))).toBe(true);
+      await store.put('media/empty', Buffer.alloc(0));
+      expect(await store.size('media/empty')).toBe(0);
+    });
+
     it('rejects bad keys in every method, naming the key', async () => {
       for (const key of BAD_KEYS) {
         const named = new RegExp(`invalid blob key ${escapeRegExp(JSON.stringify(key))}`);
@@ -91,6 +109,8 @@ function blobContract(kind: string, create: BlobStoreFactory): void {
         await expect(store.get(key)).rejects.toBeInstanceOf(BadRequestError);
         await expect(store.has(key)).rejects.toBeInstanceOf(BadRequestError);
         await expect(store.delete(key)).rejects.toBeInstanceOf(BadRequestError);
+        await expect(store.size(key)).rejects.toBeInstanceOf(BadRequestError);
+        await expect(store.stream(key)).rejects.toBeInstanceOf(BadRequestError);
       }
     });
 

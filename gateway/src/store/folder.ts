@@ -1,13 +1,13 @@
 /** BlobStore on a local folder: the default when no object store is configured. */
 import { randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PRIVATE_DIR, PRIVATE_FILE } from '../data-dir.ts';
 import { assertKey, expectSize } from './keys.ts';
-import type { BlobStore } from './types.ts';
+import type { BlobStore, ByteRange } from './types.ts';
 
 /** A missing file, or a path through a file, or a directory where a blob was expected: all mean "no blob". */
 const ABSENT = new Set(['ENOENT', 'ENOTDIR', 'EISDIR']);
@@ -60,6 +60,33 @@ export class FolderBlobStore implements BlobStore {
       if (isAbsent(err)) return false;
       throw err;
     }
+  }
+
+  /** The file's size, or null. */
+  async size(key: string): Promise<number | null> {
+    try {
+      const s = await stat(this.#path(key));
+      return s.isFile() ? s.size : null;
+    } catch (err) {
+      if (isAbsent(err)) return null;
+      throw err;
+    }
+  }
+
+  /** Streams the file (or `range` of it) from an open handle, so a concurrent overwrite (a rename) cannot mix two versions. */
+  async stream(key: string, range?: ByteRange): Promise<Readable | null> {
+    let handle: Awaited<ReturnType<typeof open>>;
+    try {
+      handle = await open(this.#path(key), 'r');
+    } catch (err) {
+      if (isAbsent(err)) return null;
+      throw err;
+    }
+    if (!(await handle.stat()).isFile()) {
+      await handle.close();
+      return null;
+    }
+    return createReadStream('', { fd: handle, autoClose: true, ...(range && { start: range.start, end: range.end }) });
   }
 
   /** Removes the blob; removing a missing key is not an error (as in S3). */

@@ -1,5 +1,5 @@
 /** The gateway's storage: Database (Postgres, embedded PGlite), BlobStore (folder, S3) and the records kept in them. */
-export type { BlobStore, Database } from './types.ts';
+export type { BlobStore, ByteRange, Database } from './types.ts';
 export { PostgresDatabase } from './postgres.ts';
 export { EmbeddedDatabase } from './embedded.ts';
 export { FolderBlobStore } from './folder.ts';

@@ -4,7 +4,7 @@ import { Readable, pipeline } from 'node:stream';
 // Types only: minio (~20 MB once loaded) is required when a client is built, not by every gateway (most use a folder).
 import type * as Minio from 'minio';
 import { assertKey, expectSize } from './keys.ts';
-import type { BlobStore } from './types.ts';
+import type { BlobStore, ByteRange } from './types.ts';
 
 /** minio's default part size: a stream of unknown size no longer than this is sent in one PUT. */
 const SINGLE_PUT_LIMIT = 64 * 1024 * 1024;
@@ -107,6 +107,28 @@ export class S3BlobStore implements BlobStore {
     } catch (err) {
       // A HEAD answer has no body, so a missing object surfaces as NotFound rather than NoSuchKey.
       if (codeOf(err) === 'NotFound' || codeOf(err) === 'NoSuchKey') return false;
+      throw err;
+    }
+  }
+
+  /** The object's size, or null when there is no such key. */
+  async size(key: string): Promise<number | null> {
+    assertKey(key);
+    try {
+      return (await this.#client.statObject(this.bucket, key)).size;
+    } catch (err) {
+      if (codeOf(err) === 'NotFound' || codeOf(err) === 'NoSuchKey') return null;
+      throw err;
+    }
+  }
+
+  /** The object's body as it arrives (a ranged GET for `range`), or null when there is no such key. */
+  async stream(key: string, range?: ByteRange): Promise<Readable | null> {
+    assertKey(key);
+    try {
+      return range ? await this.#client.getPartialObject(this.bucket, key, range.start, range.end - range.start + 1) : await this.#client.getObject(this.bucket, key);
+    } catch (err) {
+      if (codeOf(err) === 'NoSuchKey') return null;
       throw err;
     }
   }

@@ -16,6 +16,12 @@ export interface Database {
   close(): Promise<void>;
 }
 
+/** Bytes `start` to `end` of a blob, both included (HTTP's `Range: bytes=start-end`). */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
 /** Bytes by key. Keys are slash-separated and validated: no `..`, no leading `/`, no backslash. */
 export interface BlobStore {
   ready(): Promise<void>;
@@ -23,6 +29,13 @@ export interface BlobStore {
   /** The bytes, or null when the key does not exist. */
   get(key: string): Promise<Buffer | null>;
   has(key: string): Promise<boolean>;
+  /** The blob's size in bytes, or null when the key does not exist. */
+  size(key: string): Promise<number | null>;
+  /**
+   * The bytes as a stream, or null when the key does not exist; with `range`, only bytes `start..end`
+   * (inclusive, as in an HTTP `Range`; the caller keeps them within the size). Nothing is held in memory.
+   */
+  stream(key: string, range?: ByteRange): Promise<Readable | null>;
   delete(key: string): Promise<void>;
   /** Idempotent. */
   close(): Promise<void>;
