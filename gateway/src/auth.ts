@@ -1,5 +1,6 @@
-/** Basic auth for the management API: user `admin`, password from the environment or the data dir. */
+/** Admin credentials for the management API (basic auth as `admin`, or the password as a bearer token or `x-api-key`), password from the environment or the data dir. */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UnauthorizedError } from './errors.ts';
@@ -21,13 +22,32 @@ export async function loadAdminPassword(dataDir: string, fromEnv: string | undef
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
-/** Builds a checker for `Authorization` headers; throws UnauthorizedError unless they carry admin's credentials. */
-export function basicAuth(user: string, password: string): (header: string | undefined) => void {
-  const expected = digest(`${user}:${password}`);
-  return (header) => {
-    const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? '');
+/**
+ * The one check that decides whether a request is the admin's: `Authorization: Basic` with user `admin` and the
+ * admin password, or the password alone as `Authorization: Bearer <password>` or `x-api-key: <password>` (how
+ * LangGraph Platform clients such as `@langchain/langgraph-sdk` send a key). Throws UnauthorizedError otherwise.
+ * @example
+ * const check = adminAuth(password);
+ * app.addHook('onRequest', async (req) => check(req.headers));
+ */
+export function adminAuth(password: string): (headers: IncomingHttpHeaders) => void {
+  const expected = digest(`admin:${password}`);
+  const expectedKey = digest(password);
+  const same = (given: string, want: Buffer) => timingSafeEqual(digest(given), want);
+  return (headers) => {
+    const key = headers['x-api-key'];
+    if (typeof key === 'string' && key !== '') {
+      if (!same(key, expectedKey)) throw new UnauthorizedError('invalid credentials for the management API');
+      return;
+    }
+    const header = headers.authorization ?? '';
+    const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (bearer) {
+      if (!same(bearer[1], expectedKey)) throw new UnauthorizedError('invalid credentials for the management API');
+      return;
+    }
+    const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
     if (!m) throw new UnauthorizedError();
-    const given = digest(Buffer.from(m[1], 'base64').toString('utf8'));
-    if (!timingSafeEqual(given, expected)) throw new UnauthorizedError('invalid credentials for the management API');
+    if (!same(Buffer.from(m[1], 'base64').toString('utf8'), expected)) throw new UnauthorizedError('invalid credentials for the management API');
   };
 }

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
-import { basicAuth } from './auth.ts';
+import { adminAuth } from './auth.ts';
 import { unlessCallerLeft } from './caller.ts';
 import type { Invoker } from './invoker.ts';
 import { errorBody, renderError } from './render.ts';
@@ -158,8 +158,8 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     app.register(asyncRoutes({ queue, functions: deps.functions, adminPassword: deps.adminPassword, maxBodyBytes: deps.limits.maxBodyBytes, defaultMaxInflight }));
   }
   app.register(async (system) => {
-    const check = basicAuth('admin', deps.adminPassword);
-    system.addHook('onRequest', async (req) => check(req.headers.authorization));
+    const check = adminAuth(deps.adminPassword);
+    system.addHook('onRequest', async (req) => check(req.headers));
     system.register(functionRoutes(deps.functions));
     system.register(scaleRoutes(deps.functions));
     system.register(secretRoutes(deps.secrets));

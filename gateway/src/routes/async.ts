@@ -6,7 +6,7 @@ import { passOnHeaders } from '../http-headers.ts';
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { basicAuth } from '../auth.ts';
+import { adminAuth } from '../auth.ts';
 import { callbackUrl } from '../async/callback.ts';
 import { CALL_ID, IDEMPOTENCY_KEY } from '../async/names.ts';
 import { asyncPolicy } from '../async/policy.ts';
@@ -111,8 +111,8 @@ export function asyncRoutes(deps: AsyncRoutesDeps): FastifyPluginAsync {
     });
 
     app.register(async (admin) => {
-      const check = basicAuth('admin', deps.adminPassword);
-      admin.addHook('onRequest', async (req) => check(req.headers.authorization));
+      const check = adminAuth(deps.adminPassword);
+      admin.addHook('onRequest', async (req) => check(req.headers));
       admin.get<{ Params: { callId: string } }>('/async-function/status/:callId', async (req) => deps.queue.view(callIdParam(req.params.callId)));
       admin.delete<{ Params: { callId: string } }>('/async-function/:callId', async (req) => deps.queue.cancel(callIdParam(req.params.callId)));
       admin.get<{ Querystring: { function?: string; limit?: string } }>('/system/async/dead-letters', async (req) => {
