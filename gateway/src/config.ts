@@ -20,6 +20,8 @@ export interface PlatformConfig {
   secretKey?: string;
   maxBodyBytes: number;
   maxBundleBytes: number;
+  /** Largest upload to `POST /artifacts` (default 50 MiB). */
+  maxArtifactBytes?: number;
   readyWaitMs: number;
   defaultTimeoutMs: number;
   drainMs: number;
@@ -83,6 +85,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): PlatformCon
     secretKey: env.SPINDLE_SECRET_KEY || undefined,
     maxBodyBytes: num(env.SPINDLE_MAX_BODY_BYTES, 32 * 1024 * 1024, 'SPINDLE_MAX_BODY_BYTES'),
     maxBundleBytes: num(env.SPINDLE_MAX_BUNDLE_BYTES, 256 * 1024 * 1024, 'SPINDLE_MAX_BUNDLE_BYTES'),
+    maxArtifactBytes: num(env.SPINDLE_MAX_ARTIFACT_BYTES, 50 * 1024 * 1024, 'SPINDLE_MAX_ARTIFACT_BYTES'),
     readyWaitMs: num(env.SPINDLE_READY_WAIT_MS, 10_000, 'SPINDLE_READY_WAIT_MS'),
     defaultTimeoutMs: num(env.SPINDLE_DEFAULT_TIMEOUT_MS, 60_000, 'SPINDLE_DEFAULT_TIMEOUT_MS'),
     drainMs: num(env.SPINDLE_DRAIN_MS, 30_000, 'SPINDLE_DRAIN_MS'),

@@ -60,6 +60,18 @@ export class PayloadTooLargeError extends SpindleError {
     super(413, 'SPINDLE_BODY_TOO_LARGE', `request body is larger than the limit of ${limit} bytes`);
   }
 }
+/** 413: an artifact upload larger than `SPINDLE_MAX_ARTIFACT_BYTES`. */
+export class ArtifactTooLargeError extends SpindleError {
+  constructor(limit: number) {
+    super(413, 'SPINDLE_ARTIFACT_TOO_LARGE', `the upload is larger than the artifact limit of ${limit} bytes (SPINDLE_MAX_ARTIFACT_BYTES)`);
+  }
+}
+/** 416: a `Range` that starts past the artifact's end; `Content-Range: bytes *\/size` says its size. */
+export class RangeNotSatisfiableError extends SpindleError {
+  constructor(size: number) {
+    super(416, 'SPINDLE_RANGE_NOT_SATISFIABLE', `header "range" asks for bytes past the end of the artifact (${size} bytes)`, { headers: { 'content-range': `bytes */${size}` } });
+  }
+}
 /** 502: the replica failed while holding the request (crashed, reset the connection). */
 export class BadGatewayError extends SpindleError {
   constructor(message: string, cause?: unknown) {

@@ -169,7 +169,7 @@ export async function createPlatform(config: PlatformConfig, logger: Logger = pi
     blobs,
     adminPassword,
     artifactsToken,
-    limits: { maxBodyBytes: config.maxBodyBytes, maxJsonBytes: 1024 * 1024, maxBundleBytes: config.maxBundleBytes, readyWaitMs: config.readyWaitMs },
+    limits: { maxBodyBytes: config.maxBodyBytes, maxJsonBytes: 1024 * 1024, maxBundleBytes: config.maxBundleBytes, maxArtifactBytes: config.maxArtifactBytes, readyWaitMs: config.readyWaitMs },
     gpu,
   });
 

@@ -14,6 +14,7 @@ import type { GatewayMetrics } from './metrics.ts';
 import type { AsyncService } from './async/index.ts';
 import { artifactRoutes } from './routes/artifacts.ts';
 import { asyncRoutes } from './routes/async.ts';
+import { publicArtifactRoutes } from './routes/public-artifacts.ts';
 import { bundleRoutes } from './routes/bundles.ts';
 import type { RunEvents } from './graphs/events.ts';
 import type { GraphExecutor } from './graphs/executor.ts';
@@ -38,6 +39,8 @@ export interface GatewayLimits {
   maxJsonBytes: number;
   /** Largest bundle upload (default 256 MiB). */
   maxBundleBytes: number;
+  /** Largest upload to `POST /artifacts` (default 50 MiB, `SPINDLE_MAX_ARTIFACT_BYTES`). */
+  maxArtifactBytes?: number;
   /** How long a call waits for a starting replica before a 503. */
   readyWaitMs: number;
 }
@@ -167,6 +170,7 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     system.register(infoRoutes());
     system.register(runnerRoutes(deps.gpu));
     system.register(bundleRoutes(deps.bundles, deps.limits.maxBundleBytes));
+    system.register(publicArtifactRoutes(deps.blobs, deps.limits.maxArtifactBytes ?? 50 * 1024 * 1024));
     system.register(graphRoutes(deps.graph.graphs, deps.graph.executor));
     system.register(runRoutes(deps.graph.executor, deps.graph.runs, deps.graph.events));
   });

@@ -23,6 +23,7 @@ export type { SchemaIssue, Validator } from './validate.ts';
 export { checkJsonBounds, checkTreeBounds, DOCUMENT_BOUNDS, SCHEMA_BOUNDS } from './bounds.ts';
 export type { BoundsIssue, ChildrenOf, JsonBounds } from './bounds.ts';
 export { GraphInvalidError } from './errors.ts';
+export { MEDIA_TYPES, extensionOf, mediaTypeOf } from './media.ts';
 export {
   ANNOTATIONS,
   LABELS,
