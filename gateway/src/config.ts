@@ -40,6 +40,12 @@ export interface PlatformConfig {
   redisPrefix: string;
   /** Most GPU jobs on the stream, all functions together (past it: 429). */
   gpuStreamCap?: number;
+  /** Where control functions run: `local` replica processes, or `kubernetes` Deployments (SPINDLE_PROVIDER). */
+  provider: 'local' | 'kubernetes';
+  /** The Kubernetes provider's settings (SPINDLE_K8S_*, SPINDLE_RUNTIME_IMAGE); present when provider is kubernetes. */
+  kubernetes?: { namespace: string; runtimeImage: string; objectStoreSecret: string; gatewayUrl: string };
+  /** Token replicas use for /internal/artifacts; unset → random per process. Gateways behind one Service must share it. */
+  artifactsToken?: string;
   /** NATS with JetStream for async invocations and run events. */
   natsUrl: string;
   /** Prefix of NATS subjects and JetStream stream names; tests isolate themselves with their own. */
@@ -63,7 +69,23 @@ function num(value: string | undefined, fallback: number, name: string): number 
   return n;
 }
 
-/** Reads PORT, HOST, SPINDLE_DATA_DIR, DATABASE_URL, S3_*, REDIS_URL, NATS_URL, SPINDLE_ADMIN_PASSWORD, SPINDLE_SECRET_KEY, the limits and the autoscaler's settings. */
+function providerFromEnv(env: NodeJS.ProcessEnv): Pick<PlatformConfig, 'provider' | 'kubernetes'> {
+  const provider = env.SPINDLE_PROVIDER || 'local';
+  if (provider === 'local') return { provider };
+  if (provider !== 'kubernetes') throw new Error(`SPINDLE_PROVIDER must be local or kubernetes, got "${provider.slice(0, 64)}"`);
+  if (!env.SPINDLE_RUNTIME_IMAGE) throw new Error('SPINDLE_RUNTIME_IMAGE must name the function runtime image (infra/runtime.Dockerfile) when SPINDLE_PROVIDER=kubernetes');
+  return {
+    provider,
+    kubernetes: {
+      namespace: env.SPINDLE_K8S_NAMESPACE || 'spindle-fn',
+      runtimeImage: env.SPINDLE_RUNTIME_IMAGE,
+      objectStoreSecret: env.SPINDLE_K8S_OBJECT_STORE_SECRET || 'spindle-object-store',
+      gatewayUrl: env.SPINDLE_K8S_GATEWAY_URL || 'http://gateway.spindle.svc:8080',
+    },
+  };
+}
+
+/** Reads PORT, HOST, SPINDLE_DATA_DIR, SPINDLE_PROVIDER (and SPINDLE_K8S_*), DATABASE_URL, S3_*, REDIS_URL, NATS_URL, SPINDLE_ADMIN_PASSWORD, SPINDLE_SECRET_KEY, the limits and the autoscaler's settings. */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): PlatformConfig {
   const s3Endpoint = env.S3_ENDPOINT;
   return {
@@ -97,6 +119,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): PlatformCon
     redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379',
     redisPrefix: env.SPINDLE_REDIS_PREFIX || 'spindle',
     gpuStreamCap: num(env.SPINDLE_GPU_STREAM_CAP, 10_000, 'SPINDLE_GPU_STREAM_CAP'),
+    ...providerFromEnv(env),
+    artifactsToken: env.SPINDLE_ARTIFACTS_TOKEN || undefined,
     natsUrl: env.NATS_URL || 'nats://127.0.0.1:4222',
     natsPrefix: env.SPINDLE_NATS_PREFIX || 'spindle',
     asyncWorker: !/^(0|false|no|off)$/i.test(env.SPINDLE_ASYNC_WORKER ?? ''),

@@ -7,6 +7,7 @@ import { isGpuSpec } from './gpu/service.ts';
 import type { Provider, ProviderFunctionSpec } from './provider/types.ts';
 import type { BundleStore, DeploymentStore, SecretStore } from './store/index.ts';
 import type { DeploymentRecord } from './store/types.ts';
+import type { DeploymentVersion } from './store/repositories.ts';
 
 const IMAGE = /^bundle:\/\/sha256:([a-f0-9]{64})$/;
 export { NAMESPACE };
@@ -192,7 +193,17 @@ export class FunctionService {
       availableReplicas: counts.availableReplicas,
       ...(queueDepth !== undefined && { queueDepth }),
       createdAt: fn.record.createdAt.toISOString(),
+      plane: fn.plane,
+      version: fn.record.version,
+      deployedAt: fn.record.updatedAt.toISOString(),
     };
+  }
+
+  /** The last `limit` deploys of `name`, newest first (secrets by name only, as deployed); 404 for an unknown function. */
+  async history(name: string, limit: number): Promise<DeploymentVersion[]> {
+    const versions = await this.deps.deployments.recent(name, limit);
+    if (versions.length === 0 && !this.live.has(name)) throw new NotFoundError(`function "${name}" is not deployed`);
+    return versions;
   }
 
   /** Every function's status, sorted by name. */
@@ -243,6 +254,7 @@ export class FunctionService {
       name: record.name,
       version: record.version,
       bundlePath,
+      digest,
       env: { ...(record.spec.envVars ?? {}) },
       secrets: await this.secretValues(record.spec.secrets ?? []),
       minReplicas: scaling.min,

@@ -22,6 +22,7 @@ import { GpuService } from './gpu/service.ts';
 import { NatsLink } from './nats.ts';
 import { GpuProvider } from './provider/gpu.ts';
 import { LocalProvider } from './provider/local.ts';
+import type { Provider } from './provider/types.ts';
 import { buildGateway } from './server.ts';
 import {
   BundleStore,
@@ -84,11 +85,13 @@ export async function createPlatform(config: PlatformConfig, logger: Logger = pi
   const nats = new NatsLink(config.natsUrl, logger);
   await nats.ready();
   const adminPassword = await loadAdminPassword(config.dataDir, config.adminPassword);
-  const artifactsToken = randomBytes(24).toString('base64url');
+  const artifactsToken = config.artifactsToken ?? randomBytes(24).toString('base64url');
   const logs = new LogHub();
   let url = '';
   // SPINDLE_ARTIFACTS_URL is added once the port is known; no replica starts before listen().
   const replicaEnv: Record<string, string> = { SPINDLE_ARTIFACTS_TOKEN: artifactsToken };
+  // Pods reach the gateway through its Service, not the address it listens on.
+  if (config.kubernetes) replicaEnv.SPINDLE_ARTIFACTS_URL = `${config.kubernetes.gatewayUrl}/internal/artifacts`;
   // Metrics read replica counts and scaling at scrape time, hence the late-bound references.
   let functions: FunctionService | undefined;
   let autoscaler: Autoscaler | undefined;
@@ -115,6 +118,7 @@ export async function createPlatform(config: PlatformConfig, logger: Logger = pi
     logger,
   });
   await gpuClient.ready();
+  const control = config.kubernetes ? await kubernetesProvider(config.kubernetes, replicaEnv, logs, logger) : provider;
   const bundles = new BundleStore(db, blobs);
   const gpu = new GpuService(gpuClient, bundles, join(config.dataDir, 'bundles'), metrics.registry);
   const gpuProvider = new GpuProvider(gpu);
@@ -122,7 +126,7 @@ export async function createPlatform(config: PlatformConfig, logger: Logger = pi
     deployments: new DeploymentStore(db),
     bundles,
     secrets,
-    providers: { control: provider, gpu: gpuProvider },
+    providers: { control, gpu: gpuProvider },
     metrics,
     bundleDir: join(config.dataDir, 'bundles'),
     logger,
@@ -194,7 +198,7 @@ export async function createPlatform(config: PlatformConfig, logger: Logger = pi
     logger,
     async listen() {
       url = await app.listen({ host: config.host, port: config.port });
-      replicaEnv.SPINDLE_ARTIFACTS_URL = `${url}/internal/artifacts`;
+      if (!config.kubernetes) replicaEnv.SPINDLE_ARTIFACTS_URL = `${url}/internal/artifacts`;
       const restored = await fns.restore();
       if (restored) logger.info({ functions: restored }, 'restored deployed functions');
       if (config.autoscale) scaler.start();
@@ -216,12 +220,25 @@ export async function createPlatform(config: PlatformConfig, logger: Logger = pi
         await executor.close();
         await scaler.close();
         await provider.close();
+        if (control !== provider) await control.close();
         await Promise.all([db.close(), blobs.close(), nats.close(), gpuClient.close()]);
       })();
       return closing;
     },
   };
   return platform;
+}
+
+/** The Kubernetes provider, with its client library loaded only now (most gateways never need it). */
+async function kubernetesProvider(settings: NonNullable<PlatformConfig['kubernetes']>, replicaEnv: Record<string, string>, logs: LogHub, logger: Logger): Promise<Provider> {
+  const k8s = await import('@kubernetes/client-node');
+  const kubeConfig = new k8s.KubeConfig();
+  kubeConfig.loadFromDefault(); // in a pod: its service account; elsewhere: KUBECONFIG or ~/.kube/config
+  const { KubernetesProvider } = await import('./provider/kubernetes.ts');
+  const provider = new KubernetesProvider({ ...settings, replicaEnv, k8s, kubeConfig, logs, logger });
+  await provider.ready();
+  logger.info({ namespace: settings.namespace, image: settings.runtimeImage }, 'control functions run on Kubernetes');
+  return provider;
 }
 
 /** Seals plaintext values an older version stored, and warns about values this gateway's key cannot open. */

@@ -16,6 +16,8 @@ export interface RunnerConfig {
   prefetch: number;
   heartbeatMs: number;
   metricsPort: number;
+  /** Address the metrics server binds: loopback unless a scraper in another container must reach it. */
+  metricsHost: string;
   logLevel: string;
   /**
    * Sessions unused this long are released (0: never). A released model is loaded again by its next call. On the
@@ -49,6 +51,7 @@ export function runnerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Runne
     prefetch: Math.max(1, num(env, 'SPINDLE_GPU_PREFETCH', 512)),
     heartbeatMs: Math.max(50, num(env, 'SPINDLE_GPU_HEARTBEAT_MS', 1000)),
     metricsPort: num(env, 'SPINDLE_GPU_METRICS_PORT', 9465),
+    metricsHost: env.SPINDLE_GPU_METRICS_HOST || '127.0.0.1',
     logLevel: env.LOG_LEVEL ?? 'info',
     idleReleaseMs: num(env, 'SPINDLE_GPU_IDLE_RELEASE_S', 0) * 1000,
   };

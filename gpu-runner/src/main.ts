@@ -59,6 +59,7 @@ for (const c of [redis, reader, sub]) {
 metrics = new RunnerMetrics();
 runner = new Runner(redis, reader, sub, { ...config, ep, prefix: config.redisPrefix }, metrics, logger);
 await runner.ready();
-const metricsPort = await metrics.listen(config.metricsPort).catch(async () => metrics.listen(0));
+metrics.executionProvider(ep.ep, ep.device);
+const metricsPort = await metrics.listen(config.metricsPort, config.metricsHost).catch(async () => metrics.listen(0, config.metricsHost));
 process.stdout.write(`gpu-runner ready ep=${ep.ep} device="${ep.device}" consumer=${runner.consumer} metrics=http://127.0.0.1:${metricsPort}/metrics\n`);
 

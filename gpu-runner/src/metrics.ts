@@ -9,6 +9,7 @@ export class RunnerMetrics {
   readonly inference: Histogram<'function' | 'model'>;
   readonly jobs: Counter<'function' | 'status'>;
   readonly modelLoads: Counter<'model'>;
+  readonly ep: Gauge<'ep' | 'device'>;
   private server: Server | null = null;
 
   constructor() {
@@ -25,6 +26,13 @@ export class RunnerMetrics {
     });
     this.jobs = new Counter({ name: 'spindle_gpu_jobs_total', help: 'Jobs by outcome (ok, error, expired, dead, unknown)', labelNames: ['function', 'status'], registers });
     this.modelLoads = new Counter({ name: 'spindle_gpu_model_loads_total', help: 'Sessions created (a model evicted and needed again is loaded again)', labelNames: ['model'], registers });
+    this.ep = new Gauge({ name: 'spindle_gpu_execution_provider', help: 'The execution provider the runner chose (1 on the chosen one): cuda or cpu, and its device', labelNames: ['ep', 'device'], registers });
+  }
+
+  /** Records the execution provider in use (one series at 1). */
+  executionProvider(ep: string, device: string): void {
+    this.ep.reset();
+    this.ep.set({ ep, device }, 1);
   }
 
   /** Serves /metrics on `port` (0: any free port); resolves with the port. */

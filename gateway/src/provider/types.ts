@@ -11,6 +11,8 @@ export interface ProviderFunctionSpec {
   version: number;
   /** Path of the self-contained ESM bundle on this machine. */
   bundlePath: string;
+  /** The bundle's sha256 (hex): what a provider running elsewhere (Kubernetes) fetches from the object store. */
+  digest: string;
   /** The function's own environment (envVars), without the gateway's. */
   env: Record<string, string>;
   /** Secret values by name; written to files only the replica reads, never to env or logs. */

@@ -33,7 +33,10 @@ const toRecord = (row: DeploymentRow): DeploymentRecord => ({
   updatedAt: row.updated_at,
 });
 
-/** Deployments by function name; every deploy bumps the version and is kept in the history. */
+/** Deploys kept in the history of each function (older ones are dropped by the deploy that passes this). */
+export const HISTORY_KEPT = 50;
+
+/** Deployments by function name; every deploy bumps the version and is kept in the history (the last HISTORY_KEPT). */
 export class DeploymentStore {
   readonly #db: Database;
 
@@ -53,6 +56,8 @@ export class DeploymentStore {
          RETURNING *
        ), v AS (
          INSERT INTO deployment_versions (name, version, spec, created_at) SELECT name, version, spec, updated_at FROM d
+       ), pruned AS (
+         DELETE FROM deployment_versions WHERE name = $1 AND version <= (SELECT version FROM d) - ${HISTORY_KEPT}
        )
        SELECT * FROM d`,
       [spec.service, JSON.stringify(stored)],
@@ -81,6 +86,15 @@ export class DeploymentStore {
     return rows.map((row) => ({ version: row.version, spec: row.spec, createdAt: row.created_at }));
   }
 
+  /** The last `limit` deploys of `name`, newest first; empty when the function does not exist. */
+  async recent(name: string, limit: number): Promise<DeploymentVersion[]> {
+    const { rows } = await this.#db.pool.query<{ version: number; spec: DeployRequest; created_at: Date }>(
+      'SELECT version, spec, created_at FROM deployment_versions WHERE name = $1 ORDER BY version DESC LIMIT $2',
+      [name, limit],
+    );
+    return rows.map((row) => ({ version: row.version, spec: row.spec, createdAt: row.created_at }));
+  }
+
   /** Removes the deployment and its history; false when there was none. */
   async remove(name: string): Promise<boolean> {
     const { rowCount } = await this.#db.pool.query('DELETE FROM deployments WHERE name = $1', [name]);
@@ -102,7 +116,7 @@ export class DeploymentStore {
 }
 
 /** The blob-store key of a bundle. */
-const bundleKey = (hex: string): string => `bundles/sha256/${hex}`;
+export const bundleKey = (hex: string): string => `bundles/sha256/${hex}`;
 
 /** Function bundles by sha256: bytes in the blob store, a row in `bundles` once they are safely there. */
 export class BundleStore {
