@@ -13,7 +13,9 @@ import { GatewayMetrics } from './metrics.ts';
 import { createCheckpointer } from './graphs/checkpoints.ts';
 import { RunEvents } from './graphs/events.ts';
 import { GraphExecutor } from './graphs/executor.ts';
+import { GraphMetrics } from './graphs/metrics.ts';
 import { GraphStore, RunStore } from './graphs/store.ts';
+import { ThreadStates, ThreadStore } from './langgraph/index.ts';
 import { Invoker } from './invoker.ts';
 import { createAsyncService, LocalAsyncInvoker, type AsyncService } from './async/index.ts';
 import { Redis } from 'ioredis';
@@ -24,6 +26,9 @@ import { GpuProvider } from './provider/gpu.ts';
 import { LocalProvider } from './provider/local.ts';
 import type { Provider } from './provider/types.ts';
 import { buildGateway } from './server.ts';
+import { loadSessionKey, Sessions } from './session.ts';
+import { PrometheusStats } from './stats/prometheus.ts';
+import { WebApp } from './web/app.ts';
 import {
   BundleStore,
   DeploymentStore,
@@ -59,6 +64,8 @@ export interface Platform {
   nats: NatsLink;
   /** Async invocations: the JetStream queue, status API, dead letters and the in-process queue worker. */
   async: AsyncService;
+  /** The web app served at `/ui`: `spindle start` hands it the folder it built (`web.use(dir)`). */
+  web: WebApp;
   /** Sets replica counts from load (`com.openfaas.scale.*` labels); its turns run once `listen()` resolved, unless config.autoscale is off. */
   autoscaler: Autoscaler;
   logger: Logger;
@@ -85,6 +92,8 @@ export async function createPlatform(config: PlatformConfig, logger: Logger = pi
   const nats = new NatsLink(config.natsUrl, logger);
   await nats.ready();
   const adminPassword = await loadAdminPassword(config.dataDir, config.adminPassword);
+  const sessions = new Sessions(await loadSessionKey(config.dataDir));
+  const web = new WebApp(config.webDir);
   const artifactsToken = config.artifactsToken ?? randomBytes(24).toString('base64url');
   const logs = new LogHub();
   let url = '';
@@ -142,12 +151,15 @@ export async function createPlatform(config: PlatformConfig, logger: Logger = pi
   const graphs = new GraphStore(db);
   const runs = new RunStore(db);
   const events = new RunEvents(runs, nats, config.natsPrefix, logger);
+  const graphMetrics = new GraphMetrics(metrics.registry);
+  events.onEvent((e) => graphMetrics.observe(e));
+  const checkpointer = await createCheckpointer(db);
   const executor = new GraphExecutor({
     invoker,
     graphs,
     runs,
     events,
-    checkpointer: await createCheckpointer(db),
+    checkpointer,
     nats,
     natsPrefix: config.natsPrefix,
     hasFunction: (name) => fns.lookup(name) !== undefined,
@@ -161,7 +173,7 @@ export async function createPlatform(config: PlatformConfig, logger: Logger = pi
     logger,
   });
   const app = buildGateway({
-    graph: { executor, graphs, runs, events },
+    graph: { executor, graphs, runs, events, threads: new ThreadStore(db), states: new ThreadStates(checkpointer, runs) },
     async: asyncCalls,
     logger,
     functions: fns,
@@ -172,6 +184,9 @@ export async function createPlatform(config: PlatformConfig, logger: Logger = pi
     secrets,
     blobs,
     adminPassword,
+    sessions,
+    web,
+    ...(config.prometheusUrl && { prometheus: new PrometheusStats(config.prometheusUrl) }),
     artifactsToken,
     limits: { maxBodyBytes: config.maxBodyBytes, maxJsonBytes: 1024 * 1024, maxBundleBytes: config.maxBundleBytes, maxArtifactBytes: config.maxArtifactBytes, readyWaitMs: config.readyWaitMs },
     gpu,
@@ -195,6 +210,7 @@ export async function createPlatform(config: PlatformConfig, logger: Logger = pi
     nats,
     async: asyncCalls,
     autoscaler: scaler,
+    web,
     logger,
     async listen() {
       url = await app.listen({ host: config.host, port: config.port });

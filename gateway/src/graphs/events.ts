@@ -25,6 +25,8 @@ export class RunEvents {
   /** Per-run queues and their drain loops: events are stored in batches and published in sequence order. */
   private readonly queues = new Map<string, Queued[]>();
   private readonly chains = new Map<string, Promise<void>>();
+  /** Called with every stored event of every run on this instance (graph metrics). */
+  private readonly taps = new Set<(event: RunEvent) => void>();
 
   constructor(
     private readonly runs: RunStore,
@@ -93,6 +95,7 @@ export class RunEvents {
         const event = stored[i];
         if (event) {
           this.local.emit(runId, event);
+          for (const tap of this.taps) tap(event);
           if (nc) {
             try {
               nc.publish(this.subject(runId), JSON.stringify(event));
@@ -106,6 +109,12 @@ export class RunEvents {
     }
     this.chains.delete(runId);
     this.queues.delete(runId);
+  }
+
+  /** Calls `fn` with every event this instance stores, of every run; returns the unsubscribe. */
+  onEvent(fn: (event: RunEvent) => void): () => void {
+    this.taps.add(fn);
+    return () => this.taps.delete(fn);
   }
 
   /** Resolves once every event emitted so far for `runId` is stored. */
