@@ -113,6 +113,30 @@ describe('build', () => {
     expect(Object.keys(meta.inputs)).toContain('functions/alpha/lib.ts');
   });
 
+  it('imports the packages named in spindle.external from the install, by absolute URL, and rebuilds when one moves', async () => {
+    const pkg = path.join(dir, 'node_modules/file-reader');
+    await mkdir(pkg, { recursive: true });
+    // A package that reads a file beside itself: bundled, __dirname would name the bundle's folder.
+    await writeFile(path.join(pkg, 'package.json'), '{"name":"file-reader","main":"index.js"}');
+    await writeFile(path.join(pkg, 'index.js'), "module.exports = require('node:fs').readFileSync(__dirname + '/data.txt', 'utf8');\n");
+    await writeFile(path.join(pkg, 'data.txt'), 'from the install');
+    await writeFile(path.join(dir, 'functions/alpha/handler.ts'), "import data from 'file-reader';\nexport default { value: data };\n");
+    await writeFile(path.join(dir, 'functions/alpha/package.json'), '{"spindle":{"external":["file-reader"]}}');
+    const out = path.join(dir, 'out');
+    const result = await buildFunction(options(dir, out));
+    const standalone = path.join(await mkdtemp(path.join(os.tmpdir(), 'spindle-run-')), 'bundle.mjs');
+    await cp(result.bundlePath, standalone);
+    const { stdout } = await run(process.execPath, [standalone], { env: { PATH: process.env.PATH, PORT: '0' } });
+    expect(JSON.parse(stdout.trim())).toEqual({ msg: 'listening', value: 'from the install' });
+    await rm(path.dirname(standalone), { recursive: true, force: true });
+    expect((await buildFunction(options(dir, out))).built).toBe(false);
+    await rm(pkg, { recursive: true });
+    const err = await buildFunction(options(dir, out)).catch((e: unknown) => e);
+    expect((err as Error).message).toContain('file-reader is listed in spindle.external but is not installed');
+    await writeFile(path.join(dir, 'functions/alpha/package.json'), '{"spindle":{"external":"file-reader"}}');
+    expect(String(await buildFunction(options(dir, out)).catch((e: unknown) => e))).toContain('spindle.external must be a list of package names');
+  });
+
   it('reports esbuild errors with file:line:col', async () => {
     await writeFile(path.join(dir, 'functions/alpha/handler.ts'), "import { nope } from './missing.ts';\nexport default {\n  value: nope,\n");
     const err = await buildFunction(options(dir, path.join(dir, 'out'))).catch((e: unknown) => e);

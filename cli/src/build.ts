@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import { sha256, writeAtomic } from './files.ts';
+import { externalFiles, externalPackages, externalsPresent, installedPackages } from './build-external.ts';
 import { GPU_ENTRY, hostModules, modelFiles, type ModelFile } from './build-gpu.ts';
 import { BuildFailedError, CliError } from './errors.ts';
 import { selectFunctions, type LoadedStack, type StackEntry } from './stack.ts';
@@ -28,6 +29,8 @@ export interface BuildOptions {
   force?: boolean;
   /** `gpu`: a module for the GPU runner (default export, `.onnx` imports, native modules left to the runner). */
   lang?: 'control' | 'gpu';
+  /** Control functions: packages imported from the install by absolute URL (default: the folder's package.json `spindle.external`). */
+  external?: string[];
 }
 
 export interface BuildResult {
@@ -52,6 +55,8 @@ interface BuildMeta {
   /** sha256 of every input file, keyed by its path relative to the stack folder. */
   inputs: Record<string, string>;
   models?: ModelFile[];
+  /** Installed files the bundle imports by absolute path (see build-external.ts). */
+  externals?: string[];
 }
 
 /** `<dataDir>/build/<name>`: where a function's bundle and build record live. */
@@ -93,14 +98,14 @@ function esbuildOptions(opts: BuildOptions, models = new Map<string, ModelFile>(
     metafile: true as const,
     write: false as const,
     logLevel: 'silent' as const,
-    plugins: gpu ? [runtimeFallback, hostModules, modelFiles(opts.stackDir, opts.outDir, models)] : [runtimeFallback],
+    plugins: gpu ? [runtimeFallback, hostModules, modelFiles(opts.stackDir, opts.outDir, models)] : [runtimeFallback, installedPackages(opts.external ?? [])],
   };
 }
 
 function optionsHash(opts: BuildOptions): string {
   const { plugins: _plugins, absWorkingDir: _cwd, stdin, ...rest } = esbuildOptions(opts);
   const resolveDir = path.relative(opts.stackDir, stdin.resolveDir);
-  return sha256(JSON.stringify({ RECIPE, rest, stdin: { ...stdin, resolveDir } }));
+  return sha256(JSON.stringify({ RECIPE, rest, stdin: { ...stdin, resolveDir }, external: opts.lang === 'gpu' ? [] : opts.external }));
 }
 
 function formatMessage(m: esbuild.Message): string {
@@ -120,7 +125,7 @@ async function readMeta(outDir: string): Promise<BuildMeta | undefined> {
 /** The previous build, when its bundle is intact and every input hashes the same as then. */
 async function unchanged(opts: BuildOptions, hash: string): Promise<{ meta: BuildMeta; size: number } | undefined> {
   const meta = await readMeta(opts.outDir);
-  if (!meta || meta.esbuild !== esbuild.version || meta.options !== hash) return undefined;
+  if (!meta || meta.esbuild !== esbuild.version || meta.options !== hash || !externalsPresent(meta.externals)) return undefined;
   try {
     const bundle = await readFile(path.join(opts.outDir, 'bundle.mjs'));
     if (`sha256:${sha256(bundle)}` !== meta.digest) return undefined;
@@ -137,8 +142,16 @@ async function unchanged(opts: BuildOptions, hash: string): Promise<{ meta: Buil
  * Bundles one function into `<outDir>/bundle.mjs`; returns its digest. Same sources, same digest.
  * @example const { digest } = await buildFunction({ name: 'echo', handlerDir, stackDir, outDir });
  */
-export async function buildFunction(opts: BuildOptions): Promise<BuildResult> {
+export async function buildFunction(options: BuildOptions): Promise<BuildResult> {
   const started = performance.now();
+  let opts = options;
+  if (opts.lang !== 'gpu' && !opts.external) {
+    try {
+      opts = { ...opts, external: await externalPackages(opts.handlerDir) };
+    } catch (err) {
+      throw new BuildFailedError(opts.name, [(err as Error).message], err);
+    }
+  }
   const bundlePath = path.join(opts.outDir, 'bundle.mjs');
   const hash = optionsHash(opts);
   if (!opts.force) {
@@ -172,7 +185,15 @@ export async function buildFunction(opts: BuildOptions): Promise<BuildResult> {
   // Owner-only, as the gateway keeps the rest of the data dir (gateway/src/data-dir.ts); this may create it.
   await mkdir(opts.outDir, { recursive: true, mode: 0o700 });
   await writeAtomic(bundlePath, bytes);
-  const meta: BuildMeta = { digest, esbuild: esbuild.version, options: hash, inputs, ...(opts.lang === 'gpu' && { models: [...models.values()] }) };
+  const externals = externalFiles(result.metafile);
+  const meta: BuildMeta = {
+    digest,
+    esbuild: esbuild.version,
+    options: hash,
+    inputs,
+    ...(opts.lang === 'gpu' && { models: [...models.values()] }),
+    ...(externals.length > 0 && { externals }),
+  };
   await writeAtomic(path.join(opts.outDir, 'meta.json'), `${JSON.stringify(meta, null, 2)}\n`);
   const ms = Math.round(performance.now() - started);
   return { name: opts.name, digest, bundlePath, size: bytes.length, built: true, ms, warnings: result.warnings.map(formatMessage), models: meta.models };
