@@ -1,4 +1,5 @@
 /** The gateway's configuration, read from the environment in one place. */
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 /** Everything the platform can be told; `configFromEnv` fills it from variables. */
@@ -60,6 +61,10 @@ export interface PlatformConfig {
   asyncResultTtlMs: number;
   /** How long a dead letter is kept when nobody redrives it. */
   asyncDeadLetterTtlMs: number;
+  /** A built web app to serve at `/ui` (SPINDLE_WEB_DIR); unset, `spindle start` builds one and hands it over. */
+  webDir?: string;
+  /** Prometheus to read `/system/stats` from (PROMETHEUS_URL); unset, the gateway's own numbers. */
+  prometheusUrl?: string;
 }
 
 function num(value: string | undefined, fallback: number, name: string): number {
@@ -85,8 +90,39 @@ function providerFromEnv(env: NodeJS.ProcessEnv): Pick<PlatformConfig, 'provider
   };
 }
 
-/** Reads PORT, HOST, SPINDLE_DATA_DIR, SPINDLE_PROVIDER (and SPINDLE_K8S_*), DATABASE_URL, S3_*, REDIS_URL, NATS_URL, SPINDLE_ADMIN_PASSWORD, SPINDLE_SECRET_KEY, the limits and the autoscaler's settings. */
-export function configFromEnv(env: NodeJS.ProcessEnv = process.env): PlatformConfig {
+/** PROMETHEUS_URL, checked at start: an http(s) URL. */
+function prometheusUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Error(`PROMETHEUS_URL must be an http:// or https:// URL, got "${value.slice(0, 100)}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`PROMETHEUS_URL must be an http:// or https:// URL, got "${value.slice(0, 100)}"`);
+  return value;
+}
+
+/** Credentials that may also come from a file named by `<NAME>_FILE` (Docker and Kubernetes secrets). */
+const FILE_VARIABLES = ['DATABASE_URL', 'S3_ACCESS_KEY', 'S3_SECRET_KEY', 'SPINDLE_ADMIN_PASSWORD', 'SPINDLE_SECRET_KEY', 'SPINDLE_ARTIFACTS_TOKEN'] as const;
+
+/** `env` with each FILE_VARIABLES entry read from its `_FILE` when only that is set (one trailing newline dropped). */
+function withFiles(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out = { ...env };
+  for (const name of FILE_VARIABLES) {
+    const file = env[`${name}_FILE`];
+    if (!file || env[name]) continue;
+    try {
+      out[name] = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch (err) {
+      throw new Error(`${name}_FILE names ${file}, which cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+  return out;
+}
+
+/** Reads PORT, HOST, SPINDLE_DATA_DIR, SPINDLE_PROVIDER (and SPINDLE_K8S_*), DATABASE_URL, S3_*, REDIS_URL, NATS_URL, SPINDLE_ADMIN_PASSWORD, SPINDLE_SECRET_KEY (each credential also as `<NAME>_FILE`), the limits and the autoscaler's settings. */
+export function configFromEnv(raw: NodeJS.ProcessEnv = process.env): PlatformConfig {
+  const env = withFiles(raw);
   const s3Endpoint = env.S3_ENDPOINT;
   return {
     host: env.HOST ?? '127.0.0.1',
@@ -128,5 +164,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): PlatformCon
     asyncAckWaitMs: Math.max(1000, num(env.SPINDLE_ASYNC_ACK_WAIT_MS, 30_000, 'SPINDLE_ASYNC_ACK_WAIT_MS')),
     asyncResultTtlMs: Math.max(1000, num(env.SPINDLE_ASYNC_RESULT_TTL_MS, 3_600_000, 'SPINDLE_ASYNC_RESULT_TTL_MS')),
     asyncDeadLetterTtlMs: Math.max(1000, num(env.SPINDLE_ASYNC_DEAD_LETTER_TTL_MS, 7 * 24 * 3_600_000, 'SPINDLE_ASYNC_DEAD_LETTER_TTL_MS')),
+    webDir: env.SPINDLE_WEB_DIR ? resolve(env.SPINDLE_WEB_DIR) : undefined,
+    prometheusUrl: env.PROMETHEUS_URL ? prometheusUrl(env.PROMETHEUS_URL) : undefined,
   };
 }
