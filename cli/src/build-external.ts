@@ -4,7 +4,9 @@
  * function's package.json names them under `spindle.external`; the bundle imports each by the absolute file
  * URL Node's `require` resolution gives from the function's folder, so the bundle may run from the data dir
  * and still load the very files (one copy of each, too: a bundled tfjs beside an installed face-api that
- * requires its own would be two engines). Such a bundle runs where that install is, as the GPU runner does.
+ * requires its own would be two engines). In the function's own files `import.meta.url` keeps naming the
+ * source file, so `createRequire(import.meta.url).resolve('pkg/package.json')` finds a package's folder (its
+ * weights) as it does under tsx. Such a bundle runs where that install is, as the GPU runner does.
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -34,8 +36,8 @@ export async function externalPackages(handlerDir: string): Promise<string[]> {
   return [...new Set(list as string[])].sort();
 }
 
-/** Resolves imports of `names` (and their subpaths) to installed files by absolute URL, left external. */
-export function installedPackages(names: string[]): esbuild.Plugin {
+/** Resolves imports of `names` (and their subpaths) to installed files by absolute URL, left external; see above for `import.meta.url`. */
+export function installedPackages(names: string[], handlerDir: string): esbuild.Plugin {
   return {
     name: 'spindle-installed-packages',
     setup(build) {
@@ -50,6 +52,14 @@ export function installedPackages(names: string[]): esbuild.Plugin {
         } catch (err) {
           return { errors: [{ text: `${args.path} is listed in spindle.external but is not installed: ${(err as Error).message.split('\n')[0]}` }] };
         }
+      });
+      const own = `${path.resolve(handlerDir)}${path.sep}`;
+      build.onLoad({ filter: /\.[cm]?[jt]s$/ }, async (args) => {
+        if (!args.path.startsWith(own) || args.path.includes(`${path.sep}node_modules${path.sep}`)) return undefined;
+        const source = await readFile(args.path, 'utf8');
+        if (!source.includes('import.meta.url')) return undefined;
+        const loader = path.extname(args.path).endsWith('ts') ? 'ts' : 'js';
+        return { contents: source.replaceAll('import.meta.url', JSON.stringify(pathToFileURL(args.path).href)), loader };
       });
     },
   };

@@ -120,14 +120,16 @@ describe('build', () => {
     await writeFile(path.join(pkg, 'package.json'), '{"name":"file-reader","main":"index.js"}');
     await writeFile(path.join(pkg, 'index.js'), "module.exports = require('node:fs').readFileSync(__dirname + '/data.txt', 'utf8');\n");
     await writeFile(path.join(pkg, 'data.txt'), 'from the install');
-    await writeFile(path.join(dir, 'functions/alpha/handler.ts'), "import data from 'file-reader';\nexport default { value: data };\n");
+    const handler = "import { createRequire } from 'node:module';\nimport data from 'file-reader';\nconst at = createRequire(import.meta.url).resolve('file-reader/data.txt');\nexport default { value: `${data} ${at.endsWith('/node_modules/file-reader/data.txt')}` };\n";
+    await writeFile(path.join(dir, 'functions/alpha/handler.ts'), handler);
     await writeFile(path.join(dir, 'functions/alpha/package.json'), '{"spindle":{"external":["file-reader"]}}');
     const out = path.join(dir, 'out');
     const result = await buildFunction(options(dir, out));
     const standalone = path.join(await mkdtemp(path.join(os.tmpdir(), 'spindle-run-')), 'bundle.mjs');
     await cp(result.bundlePath, standalone);
     const { stdout } = await run(process.execPath, [standalone], { env: { PATH: process.env.PATH, PORT: '0' } });
-    expect(JSON.parse(stdout.trim())).toEqual({ msg: 'listening', value: 'from the install' });
+    // The handler's import.meta.url names its source, so it resolves installed files as it would under tsx.
+    expect(JSON.parse(stdout.trim())).toEqual({ msg: 'listening', value: 'from the install true' });
     await rm(path.dirname(standalone), { recursive: true, force: true });
     expect((await buildFunction(options(dir, out))).built).toBe(false);
     await rm(pkg, { recursive: true });

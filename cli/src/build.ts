@@ -98,7 +98,7 @@ function esbuildOptions(opts: BuildOptions, models = new Map<string, ModelFile>(
     metafile: true as const,
     write: false as const,
     logLevel: 'silent' as const,
-    plugins: gpu ? [runtimeFallback, hostModules, modelFiles(opts.stackDir, opts.outDir, models)] : [runtimeFallback, installedPackages(opts.external ?? [])],
+    plugins: gpu ? [runtimeFallback, hostModules, modelFiles(opts.stackDir, opts.outDir, models)] : [runtimeFallback, installedPackages(opts.external ?? [], opts.handlerDir)],
   };
 }
 
