@@ -1,5 +1,14 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
-  test: { include: ['**/*.test.ts'], exclude: ['**/node_modules/**'], testTimeout: 30000, hookTimeout: 60000 },
+  test: {
+    testTimeout: 30000,
+    hookTimeout: 60000,
+    projects: [
+      // Node tests: unit tests beside the code, integration, end-to-end and browser tests in tests/.
+      { extends: true, test: { name: 'node', include: ['**/*.test.ts'], exclude: ['**/node_modules/**', 'web/**'] } },
+      // The web app's component tests: Svelte compiled for the browser, in jsdom.
+      'web/vitest.config.ts',
+    ],
+  },
 });
