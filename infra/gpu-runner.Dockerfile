@@ -25,7 +25,7 @@ COPY runtime runtime
 COPY gpu-runner gpu-runner
 
 FROM nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04
-COPY --from=node /usr/local/bin/node /usr/local/bin/node
+COPY --from=node --chown=root:root /usr/local/bin/node /usr/local/bin/node
 ENV NODE_ENV=production SPINDLE_GPU_EP=auto SPINDLE_GPU_METRICS_PORT=9465 SPINDLE_GPU_METRICS_HOST=0.0.0.0
 WORKDIR /app
 COPY --from=build --chown=ubuntu:ubuntu /src /app
