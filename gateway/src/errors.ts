@@ -21,10 +21,16 @@ export class BadRequestError extends SpindleError {
     super(400, 'SPINDLE_BAD_REQUEST', message, { cause });
   }
 }
-/** 401: management API without valid credentials. */
+/** 401: management API without valid credentials; `challenge: false` leaves out WWW-Authenticate (a browser would open its own login dialog). */
 export class UnauthorizedError extends SpindleError {
-  constructor(message = 'authentication required: use basic auth with user "admin" and the admin password') {
-    super(401, 'SPINDLE_UNAUTHORIZED', message, { headers: { 'www-authenticate': 'Basic realm="spindle"' } });
+  constructor(message = 'authentication required: use basic auth with user "admin" and the admin password', challenge = true) {
+    super(401, 'SPINDLE_UNAUTHORIZED', message, challenge ? { headers: { 'www-authenticate': 'Basic realm="spindle"' } } : undefined);
+  }
+}
+/** 403: authenticated by the session cookie, but without the CSRF token or from another origin; the message names the header. */
+export class ForbiddenError extends SpindleError {
+  constructor(message: string) {
+    super(403, 'SPINDLE_FORBIDDEN', message);
   }
 }
 /** 404: unknown function, secret, bundle or route. */

@@ -1,5 +1,6 @@
 /** Gateway metrics with OpenFaaS's names (function_name="NAME.openfaas-fn") plus spindle_* for the rest. */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { CallStats } from './stats/calls.ts';
 
 /** Per-function metric children, looked up once per function rather than once per request. */
 interface FunctionSeries {
@@ -39,6 +40,8 @@ export interface ServiceRow {
 /** Owns the gateway's prom-client registry (one per gateway, so tests can run several). */
 export class GatewayMetrics {
   readonly registry = new Registry();
+  /** Rolling per-function numbers for `GET /system/stats` (fed here, with the counters, by every finished call). */
+  readonly calls = new CallStats();
   private readonly series = new Map<string, FunctionSeries>();
   private readonly invocations: Counter<'function_name' | 'code'>;
   private readonly seconds: Histogram<'function_name' | 'code'>;
@@ -171,6 +174,7 @@ export class GatewayMetrics {
     }
     c.total.inc();
     c.seconds.observe(seconds);
+    this.calls.record(name, code, seconds);
   }
 
   /** Counts a replica replaced after it exited unexpectedly. */

@@ -15,6 +15,12 @@ import type { AsyncService } from './async/index.ts';
 import { artifactRoutes } from './routes/artifacts.ts';
 import { asyncRoutes } from './routes/async.ts';
 import { publicArtifactRoutes } from './routes/public-artifacts.ts';
+import { sessionRoutes } from './routes/session.ts';
+import { statsRoutes } from './routes/stats.ts';
+import { webRoutes } from './routes/web.ts';
+import type { Sessions } from './session.ts';
+import type { PrometheusStats } from './stats/prometheus.ts';
+import type { WebApp } from './web/app.ts';
 import { bundleRoutes } from './routes/bundles.ts';
 import type { RunEvents } from './graphs/events.ts';
 import type { GraphExecutor } from './graphs/executor.ts';
@@ -65,6 +71,12 @@ export interface GatewayDeps {
   secrets: SecretStore;
   blobs: BlobStore;
   adminPassword: string;
+  /** Web app sessions (cookie), accepted wherever the admin credentials are. */
+  sessions: Sessions;
+  /** The built web app served at `/ui`. */
+  web: WebApp;
+  /** Where `/system/stats` reads from when configured (PROMETHEUS_URL). */
+  prometheus?: PrometheusStats;
   artifactsToken: string;
   limits: GatewayLimits;
   /** GPU functions (Redis stream + runner). */
@@ -158,17 +170,20 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
   app.register(artifactRoutes(deps.blobs, deps.artifactsToken, deps.limits.maxBodyBytes));
   if (deps.async) {
     const { queue, defaultMaxInflight } = deps.async;
-    app.register(asyncRoutes({ queue, functions: deps.functions, adminPassword: deps.adminPassword, maxBodyBytes: deps.limits.maxBodyBytes, defaultMaxInflight }));
+    app.register(asyncRoutes({ queue, calls: deps.async.calls, functions: deps.functions, adminPassword: deps.adminPassword, sessions: deps.sessions, maxBodyBytes: deps.limits.maxBodyBytes, defaultMaxInflight }));
   }
+  app.register(webRoutes(deps.web));
+  app.register(sessionRoutes({ sessions: deps.sessions, adminPassword: deps.adminPassword }));
   app.register(async (system) => {
-    const check = adminAuth(deps.adminPassword);
-    system.addHook('onRequest', async (req) => check(req.headers));
+    const check = adminAuth(deps.adminPassword, deps.sessions);
+    system.addHook('onRequest', async (req) => check(req.headers, req.method));
     system.register(functionRoutes(deps.functions));
     system.register(scaleRoutes(deps.functions));
     system.register(secretRoutes(deps.secrets));
     system.register(logRoutes(deps.functions, deps.logs));
     system.register(infoRoutes());
     system.register(runnerRoutes(deps.gpu));
+    system.register(statsRoutes(deps.metrics, deps.prometheus));
     system.register(bundleRoutes(deps.bundles, deps.limits.maxBundleBytes));
     system.register(publicArtifactRoutes(deps.blobs, deps.limits.maxArtifactBytes ?? 50 * 1024 * 1024));
     system.register(graphRoutes(deps.graph.graphs, deps.graph.executor));

@@ -91,6 +91,12 @@ export const functionStatusSchema = {
     /** Spindle: jobs queued or running for a GPU function (GPU functions have no replicas to scale). */
     queueDepth: { type: 'integer' },
     createdAt: { type: 'string' },
+    /** Spindle: where it runs, `control` (replicas) or `gpu` (the GPU runner). */
+    plane: { type: 'string', enum: ['control', 'gpu'] },
+    /** Spindle: the deploy's version (1 for the first, +1 for each deploy). */
+    version: { type: 'integer' },
+    /** Spindle: when the current version was deployed (createdAt is the first deploy). */
+    deployedAt: { type: 'string' },
     usage: { type: 'object' },
   },
   additionalProperties: false,

@@ -1,6 +1,7 @@
 /** `spindle start` (`npm start`): the gateway on this machine, with every function of stack.yml built and deployed. */
 import path from 'node:path';
 import type { Command } from 'commander';
+import type { Platform } from '@spindle/gateway';
 import { RUNNER_BUILD } from '@spindle/gpu-runner/build';
 import { buildFunctions } from '../build.ts';
 import { GatewayClient } from '../client.ts';
@@ -8,6 +9,7 @@ import { deployFunctions } from '../deploy.ts';
 import { deployedFunctions, deployGraphs, loadGraphs } from '../graphs.ts';
 import { eprintln, println, withSpinner, type CliIo } from '../io.ts';
 import { bundleProcess, stopBundler } from '../process-bundle.ts';
+import { ensureWebApp } from '../web-app.ts';
 import { describeBuild, reportSkipped } from './build.ts';
 import { CommandContext, withCommon } from './context.ts';
 
@@ -21,6 +23,43 @@ async function waitReady(client: GatewayClient, names: string[], timeoutMs: numb
     if (pending.length) await new Promise((r) => setTimeout(r, 50));
   }
   return pending;
+}
+
+/**
+ * Builds the web app (or reuses the build of unchanged sources) while the platform starts, and hands it to the
+ * gateway, which answers `/ui` with a page that reloads itself meanwhile; SPINDLE_WEB_DIR (a prebuilt app)
+ * skips this. A missing or failing app is a warning: the API works without it.
+ */
+function startWebApp(platform: Platform, io: CliIo): { pending(): boolean } {
+  if (platform.config.webDir) return { pending: () => false };
+  let pending = true;
+  const unavailable = (why: string) => {
+    platform.web.unavailable(why);
+    eprintln(io, `warning: ${why}; /ui answers 503 until then, the API works`);
+  };
+  ensureWebApp({
+    onBuild: () => {
+      platform.web.building();
+      eprintln(io, 'web app  building…');
+    },
+  })
+    .then(
+      (r) => {
+        if ('dir' in r) {
+          platform.web.use(r.dir);
+          eprintln(io, `web app  ${r.built ? `built in ${(r.ms / 1000).toFixed(1)} s` : 'unchanged'}`);
+        } else if ('missing' in r) unavailable(`no web app: ${r.missing}`);
+        else {
+          unavailable(`the web app did not build: ${r.failed}`);
+          eprintln(io, r.output.trimEnd().split('\n').slice(-20).join('\n'));
+        }
+      },
+      (err: Error) => unavailable(`the web app did not build: ${err.message}`),
+    )
+    .finally(() => {
+      pending = false;
+    });
+  return { pending: () => pending };
 }
 
 /** Adds `spindle start` to the program. */
@@ -41,6 +80,7 @@ export function register(program: Command, io: CliIo): void {
       const { url, platform, logFile } = await startPlatform({ config: { dataDir: ctx.dataDir }, runnerMain: runner.files.main });
       // Progress goes to stderr; stdout carries the one line that says the platform is up.
       const progress: CliIo = { ...io, stdout: io.stderr };
+      const web = startWebApp(platform, progress);
       const client = new GatewayClient({ url, credentials: { user: 'admin', password: platform.adminPassword } });
       // Functions the gateway kept from an earlier start count too; checked before anything is deployed.
       const graphs = await loadGraphs(stack, { deployed: () => deployedFunctions(client) });
@@ -57,7 +97,9 @@ export function register(program: Command, io: CliIo): void {
       const late = await waitReady(client, deployed.map((d) => d.name), 30_000);
       for (const name of late) eprintln(io, `warning: ${name} has no ready replica yet; see \`spindle logs ${name}\``);
       eprintln(io, `logs: ${logFile}; admin password: ${platform.config.adminPassword ? '$SPINDLE_ADMIN_PASSWORD' : `${ctx.dataDir}/admin-password`}`);
+      if (web.pending()) eprintln(io, 'web app  still building: /ui shows a page that reloads until it is ready');
       println(io, `Spindle gateway listening on ${url}`);
+      eprintln(io, `web app: ${url}/ui (user admin, the admin password)`);
       // The gateway's own SIGINT/SIGTERM handlers stop everything; until then, keep running.
       await new Promise<never>(() => {});
     });

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { NatsLink } from '../nats.ts';
 import type { BlobStore } from '../store/index.ts';
 import { Bodies } from './bodies.ts';
+import { CallList } from './calls.ts';
 import type { CallbackOptions } from './callback.ts';
 import { DeadLetters } from './dead-letters.ts';
 import { IdempotencyKeys } from './keys.ts';
@@ -34,6 +35,8 @@ export interface AsyncServiceDeps {
 /** The queue, the worker (null when `asyncWorker` is off) and their lifecycle. */
 export interface AsyncService {
   queue: AsyncQueue;
+  /** Recent calls, newest first (`GET /system/async/calls`). */
+  calls: CallList;
   worker: QueueWorker | null;
   /** Default max_inflight of functions without the annotation. */
   defaultMaxInflight: number;
@@ -59,6 +62,7 @@ export function createAsyncService(deps: AsyncServiceDeps): AsyncService {
   let closed: Promise<void> | null = null;
   return {
     queue,
+    calls: new CallList(link),
     worker,
     defaultMaxInflight: settings.asyncMaxInflight,
     async depth() {

@@ -7,19 +7,26 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { adminAuth } from '../auth.ts';
+import type { CallList } from '../async/calls.ts';
+import type { Sessions } from '../session.ts';
 import { callbackUrl } from '../async/callback.ts';
 import { CALL_ID, IDEMPOTENCY_KEY } from '../async/names.ts';
 import { asyncPolicy } from '../async/policy.ts';
+import type { CallState } from '../async/types.ts';
 import type { AsyncQueue } from '../async/queue.ts';
 import { BadRequestError, NotFoundError } from '../errors.ts';
 import type { FunctionService } from '../functions.ts';
-import { functionName } from './validate.ts';
+import { functionName, wholeNumber } from './validate.ts';
 
 /** What the async routes need. */
 export interface AsyncRoutesDeps {
   queue: AsyncQueue;
   functions: FunctionService;
   adminPassword: string;
+  /** Web app sessions, accepted beside the admin credentials. */
+  sessions?: Sessions;
+  /** Recent calls for `GET /system/async/calls`. */
+  calls?: CallList;
   maxBodyBytes: number;
   /** max_inflight of functions without `com.openfaas.queue.max_inflight`. */
   defaultMaxInflight: number;
@@ -28,6 +35,8 @@ export interface AsyncRoutesDeps {
 // Framing is not kept with a queued call either: the worker sends the body with its own length.
 const FRAMING = new Set(['content-length']);
 const keptHeaders = (headers: IncomingHttpHeaders) => passOnHeaders(headers, FRAMING);
+
+const CALL_STATES: readonly CallState[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
 
 const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
 
@@ -111,10 +120,18 @@ export function asyncRoutes(deps: AsyncRoutesDeps): FastifyPluginAsync {
     });
 
     app.register(async (admin) => {
-      const check = adminAuth(deps.adminPassword);
-      admin.addHook('onRequest', async (req) => check(req.headers));
+      const check = adminAuth(deps.adminPassword, deps.sessions);
+      admin.addHook('onRequest', async (req) => check(req.headers, req.method));
       admin.get<{ Params: { callId: string } }>('/async-function/status/:callId', async (req) => deps.queue.view(callIdParam(req.params.callId)));
       admin.delete<{ Params: { callId: string } }>('/async-function/:callId', async (req) => deps.queue.cancel(callIdParam(req.params.callId)));
+      admin.get<{ Querystring: { function?: string; status?: string; limit?: string; cursor?: string } }>('/system/async/calls', async (req) => {
+        if (!deps.calls) throw new NotFoundError('this gateway lists no async calls');
+        const { status } = req.query;
+        if (status !== undefined && !CALL_STATES.includes(status as CallState)) throw new BadRequestError(`query "status" must be one of ${CALL_STATES.join(', ')}, got "${status.slice(0, 40)}"`);
+        const limit = wholeNumber(req.query, 'limit', 1, 200, 50);
+        const cursor = wholeNumber(req.query, 'cursor', 1, Number.MAX_SAFE_INTEGER, 0) || undefined;
+        return deps.calls.list({ fn: req.query.function === undefined ? undefined : functionName(req.query.function), status: status as CallState | undefined, limit, cursor });
+      });
       admin.get<{ Querystring: { function?: string; limit?: string } }>('/system/async/dead-letters', async (req) => {
         const limit = req.query.limit === undefined ? 100 : Number(req.query.limit);
         if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new BadRequestError(`query "limit" must be a whole number from 1 to 10000, got "${req.query.limit}"`);

@@ -2,7 +2,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { validateDeleteRequest, validateDeployRequest } from '@spindle/schemas';
 import type { FunctionService } from '../functions.ts';
-import { checkNamespace, functionName, validBody } from './validate.ts';
+import { HISTORY_KEPT } from '../store/repositories.ts';
+import { checkNamespace, functionName, validBody, wholeNumber } from './validate.ts';
 
 /** Management routes for functions (auth is applied by the enclosing scope). */
 export function functionRoutes(functions: FunctionService): FastifyPluginAsync {
@@ -15,6 +16,23 @@ export function functionRoutes(functions: FunctionService): FastifyPluginAsync {
     app.get<{ Params: { name: string }; Querystring: { namespace?: string } }>('/system/function/:name', async (req) => {
       checkNamespace(req.query.namespace);
       return functions.status(functionName(req.params.name));
+    });
+
+    app.get<{ Params: { name: string }; Querystring: { limit?: string } }>('/system/function/:name/history', async (req) => {
+      const limit = wholeNumber(req.query, 'limit', 1, HISTORY_KEPT, 20);
+      const versions = await functions.history(functionName(req.params.name), limit);
+      return {
+        items: versions.map(({ version, spec, createdAt }) => ({
+          version,
+          image: spec.image,
+          deployedAt: createdAt.toISOString(),
+          labels: spec.labels ?? {},
+          annotations: spec.annotations ?? {},
+          envVars: spec.envVars ?? {},
+          // Names only: a deploy request never holds secret values.
+          secrets: spec.secrets ?? [],
+        })),
+      };
     });
 
     // OpenFaaS: POST creates, PUT updates (404 when missing; faas-cli then retries with POST).

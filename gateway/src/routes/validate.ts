@@ -42,3 +42,12 @@ export function functionName(raw: string): string {
 export function checkNamespace(ns: string | undefined): void {
   if (ns && ns !== NAMESPACE) throw new NotFoundError(`namespace ${JSON.stringify(ns.slice(0, 80))} does not exist: Spindle has one namespace, ${NAMESPACE}`);
 }
+
+/** A whole-number query parameter within [min, max] (`fallback` when absent), or a 400 naming it. */
+export function wholeNumber(query: Record<string, string | undefined>, name: string, min: number, max: number, fallback: number): number {
+  const raw = query[name];
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isInteger(n) || n < min || n > max) throw new BadRequestError(`query "${name}" must be a whole number from ${min} to ${max}, got "${raw.slice(0, 40)}"`);
+  return n;
+}
