@@ -33,6 +33,12 @@ export class ForbiddenError extends SpindleError {
     super(403, 'SPINDLE_FORBIDDEN', message);
   }
 }
+/** 422: a well-formed request the LangGraph Platform API cannot act on (a run input its graph refuses, a field Spindle does not support); the message names the field. */
+export class UnprocessableError extends SpindleError {
+  constructor(message: string, cause?: unknown) {
+    super(422, 'SPINDLE_UNPROCESSABLE', message, { cause });
+  }
+}
 /** 404: unknown function, secret, bundle or route. */
 export class NotFoundError extends SpindleError {
   constructor(message: string) {

@@ -33,6 +33,7 @@ import { logRoutes } from './routes/logs.ts';
 import { runnerRoutes } from './routes/runner.ts';
 import type { GpuService } from './gpu/service.ts';
 import { runRoutes } from './routes/runs.ts';
+import { langgraphRoutes, type ThreadStates, type ThreadStore } from './langgraph/index.ts';
 import { scaleRoutes } from './routes/scale.ts';
 import { secretRoutes } from './routes/secrets.ts';
 import type { BlobStore, BundleStore, SecretStore } from './store/index.ts';
@@ -57,6 +58,9 @@ export interface GraphDeps {
   graphs: GraphStore;
   runs: RunStore;
   events: RunEvents;
+  /** LangGraph Platform threads and the state read from checkpoints (gateway/src/langgraph/). */
+  threads: ThreadStore;
+  states: ThreadStates;
 }
 
 export interface GatewayDeps {
@@ -188,6 +192,7 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     system.register(publicArtifactRoutes(deps.blobs, deps.limits.maxArtifactBytes ?? 50 * 1024 * 1024));
     system.register(graphRoutes(deps.graph.graphs, deps.graph.executor));
     system.register(runRoutes(deps.graph.executor, deps.graph.runs, deps.graph.events));
+    system.register(langgraphRoutes(deps.graph));
   });
   return app;
 }

@@ -44,6 +44,23 @@ export type { Condition } from './mapping.ts';
 export { planGraph } from './graph-plan.ts';
 export type { PlannedGraph } from './graph-plan.ts';
 export { checkGraphDefinition, compileInputSchema, validateGraphDefinition } from './graph-check.ts';
+export {
+  LANGGRAPH_STREAM_MODES,
+  langgraphAssistantSearchSchema,
+  langgraphHistorySchema,
+  langgraphRunSchema,
+  langgraphThreadCreateSchema,
+  langgraphThreadSearchSchema,
+  langgraphThreadUpdateSchema,
+} from './langgraph.ts';
+export type {
+  LanggraphAssistantSearch,
+  LanggraphHistory,
+  LanggraphRunRequest,
+  LanggraphThreadCreate,
+  LanggraphThreadSearch,
+  LanggraphThreadUpdate,
+} from './langgraph.ts';
 
 export const validateDeployRequest = compile<DeployRequest>(deployRequestSchema);
 export const validateScaleRequest = compile<ScaleRequest>(scaleRequestSchema);

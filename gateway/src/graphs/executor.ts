@@ -15,7 +15,7 @@ import type { RunEvents } from './events.ts';
 import type { BatchedPostgresSaver } from './saver.ts';
 import { holds, resolve, type Scope } from './mapping.ts';
 import { NodeFailedError, runNode } from './node.ts';
-import type { GraphRecord, GraphStore, RunRecord, RunStore } from './store.ts';
+import type { GraphRecord, GraphStore, RunOptions, RunRecord, RunStore } from './store.ts';
 import { checkRunInput } from './run-input.ts';
 import { planGraph, type PlannedGraph } from './validate.ts';
 
@@ -100,13 +100,13 @@ export class GraphExecutor {
     return this.deps.graphs.upsert(name, definition);
   }
 
-  /** Starts a run of `graphName` with `input`; it executes in the background. */
-  async start(graphName: string, input: unknown): Promise<RunRecord> {
+  /** Starts a run of `graphName` with `input` (on a LangGraph thread, with metadata: `options`); it executes in the background. */
+  async start(graphName: string, input: unknown, options: RunOptions = {}): Promise<RunRecord> {
     const graph = await this.deps.graphs.get(graphName);
     if (!graph) throw new NotFoundError(`graph "${graphName}" is not deployed`);
     planGraph(graph.definition, this.deps.hasFunction);
     checkRunInput(graph.definition, input);
-    const run = await this.deps.runs.create(randomUUID(), graph, input);
+    const run = await this.deps.runs.create(randomUUID(), graph, input, options);
     this.launch(run, 'new');
     return run;
   }
@@ -257,9 +257,10 @@ export class GraphExecutor {
         this.deps.logger.error({ err: storeErr, runId: run.id }, 'recording the end of a run failed');
       }
     } finally {
-      // A finished run is never resumed: its checkpoints (every step's state, outputs included) can go.
-      // Cleanup, so nobody waiting on the run waits for it too.
-      if (finished) void this.deps.checkpointer.deleteThread(run.id).catch((err) => this.deps.logger.warn({ err, runId: run.id }, 'deleting checkpoints failed'));
+      // A finished run is never resumed: its checkpoints (every step's state, outputs included) can go, but
+      // for a run on a LangGraph thread, whose state and history are read from them. Cleanup, so nobody
+      // waiting on the run waits for it too.
+      if (finished && !run.threadId) void this.deps.checkpointer.deleteThread(run.id).catch((err) => this.deps.logger.warn({ err, runId: run.id }, 'deleting checkpoints failed'));
     }
   }
 

@@ -64,6 +64,16 @@ export interface RunRecord {
   createdAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;
+  /** The LangGraph thread the run was started on (`/threads/ID/runs`); null for the others. Such runs keep their checkpoints. */
+  threadId: string | null;
+  /** Metadata given when the run was started through the LangGraph API. */
+  metadata: Record<string, unknown> | null;
+}
+
+/** What a run may carry besides its graph and input. */
+export interface RunOptions {
+  threadId?: string;
+  metadata?: Record<string, unknown>;
 }
 
 /** One node of a run. */
@@ -98,6 +108,8 @@ const toRun = (r: QueryResultRow): RunRecord => ({
   createdAt: r.created_at,
   startedAt: r.started_at,
   finishedAt: r.finished_at,
+  threadId: r.thread_id ?? null,
+  metadata: r.metadata ?? null,
 });
 
 /** Deployed graph definitions. */
@@ -154,10 +166,10 @@ function decodeCursor(cursor: string): { at: string; id: string } {
 export class RunStore {
   constructor(private readonly db: Database) {}
 
-  async create(id: string, graph: GraphRecord, input: unknown): Promise<RunRecord> {
+  async create(id: string, graph: GraphRecord, input: unknown, options: RunOptions = {}): Promise<RunRecord> {
     const { rows } = await this.db.pool.query(
-      `INSERT INTO runs (id, graph, graph_version, definition, status, input) VALUES ($1, $2, $3, $4, 'queued', $5) RETURNING *`,
-      [id, graph.name, graph.version, JSON.stringify(graph.definition), JSON.stringify(input ?? null)],
+      `INSERT INTO runs (id, graph, graph_version, definition, status, input, thread_id, metadata) VALUES ($1, $2, $3, $4, 'queued', $5, $6, $7) RETURNING *`,
+      [id, graph.name, graph.version, JSON.stringify(graph.definition), JSON.stringify(input ?? null), options.threadId ?? null, options.metadata ? JSON.stringify(options.metadata) : null],
     );
     return toRun(rows[0]);
   }
@@ -166,6 +178,14 @@ export class RunStore {
     if (!/^[0-9a-f-]{36}$/i.test(id)) return null;
     const { rows } = await this.db.pool.query('SELECT * FROM runs WHERE id = $1', [id]);
     return rows[0] ? toRun(rows[0]) : null;
+  }
+
+  /** The runs of a LangGraph thread, newest first. */
+  async ofThread(threadId: string, q: { limit: number; offset?: number; status?: string }): Promise<RunRecord[]> {
+    const params: unknown[] = [threadId, q.limit, q.offset ?? 0];
+    const status = q.status ? `AND status = $${params.push(q.status)}` : '';
+    const { rows } = await this.db.pool.query(`SELECT * FROM runs WHERE thread_id = $1 ${status} ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3`, params);
+    return rows.map(toRun);
   }
 
   /** Runs that were executing when a gateway stopped: resumed at start-up. */
