@@ -16,13 +16,14 @@ interface Sample {
 
 /** Reads Prometheus's HTTP API (`/api/v1/query_range`, `/api/v1/query`). */
 export class PrometheusStats {
-  readonly url: string;
-  /** The URL without credentials, for messages. */
+  /** The URL without credentials (also what messages show). */
   readonly shown: string;
+  /** Basic credentials from the URL's user info, sent as a header (fetch refuses them in the URL). */
+  readonly #authorization: string | undefined;
 
   constructor(url: string) {
-    this.url = url.replace(/\/+$/, '');
-    const u = new URL(this.url);
+    const u = new URL(url);
+    this.#authorization = u.username || u.password ? `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}` : undefined;
     u.username = '';
     u.password = '';
     this.shown = u.toString().replace(/\/+$/, '');
@@ -30,7 +31,8 @@ export class PrometheusStats {
 
   async #query(path: string, params: Record<string, string | number>): Promise<Sample[]> {
     const qs = new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)]));
-    const res = await fetch(`${this.url}${path}?${qs}`, { signal: AbortSignal.timeout(QUERY_TIMEOUT_MS) });
+    const headers: Record<string, string> = this.#authorization ? { authorization: this.#authorization } : {};
+    const res = await fetch(`${this.shown}${path}?${qs}`, { headers, signal: AbortSignal.timeout(QUERY_TIMEOUT_MS) });
     const body = (await res.json().catch(() => null)) as { status?: string; error?: string; data?: { result?: Sample[] } } | null;
     if (!res.ok || body?.status !== 'success') throw new Error(`${path} answered ${res.status}${body?.error ? `: ${body.error}` : ''}`);
     return body.data?.result ?? [];
