@@ -16,3 +16,6 @@ export { runQueueWorker, HttpAsyncInvoker, LocalAsyncInvoker, asyncNames } from 
 export type { AsyncInvoker, AsyncService, CallView, DeadLetterView, StandaloneWorker, StandaloneWorkerOptions } from './async/index.ts';
 export { ensureService, natsService, redisService, answers } from './services.ts';
 export type { LocalService } from './services.ts';
+export { KubernetesProvider } from './provider/kubernetes.ts';
+export type { KubernetesProviderOptions } from './provider/kubernetes.ts';
+export { LogHub } from './logs.ts';
