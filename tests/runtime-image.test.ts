@@ -56,7 +56,9 @@ beforeAll(async () => {
   const secrets = join(dir, 'secrets');
   await mkdir(secrets);
   await writeFile(join(secrets, 'api-key'), 'from-a-mounted-secret');
-  Object.assign(env, { S3_ENDPOINT: endpoint, S3_ACCESS_KEY: 'S3RVER', S3_SECRET_KEY: 'S3RVER', S3_BUCKET: 'spindle-rt', SPINDLE_BUNDLE_DIR: join(dir, 'bundles'), SPINDLE_SECRETS_DIR: secrets, SPINDLE_FUNCTION_NAME: 'secret', HOST: '127.0.0.1', PORT: '0' });
+  // The secret key as OpenFaaS and Kubernetes hand it over: a file.
+  await writeFile(join(dir, 's3-secret-key'), 'S3RVER\n');
+  Object.assign(env, { S3_ENDPOINT: endpoint, S3_ACCESS_KEY: 'S3RVER', S3_SECRET_KEY_FILE: join(dir, 's3-secret-key'), S3_BUCKET: 'spindle-rt', SPINDLE_BUNDLE_DIR: join(dir, 'bundles'), SPINDLE_SECRETS_DIR: secrets, SPINDLE_FUNCTION_NAME: 'secret', HOST: '127.0.0.1', PORT: '0' });
 }, 60_000);
 
 afterAll(async () => {

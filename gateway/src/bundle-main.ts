@@ -4,11 +4,12 @@
  * OpenFaaS cluster. It listens on 8080 with OpenFaaS's health path (`/_/health`, served by the bundle's watchdog).
  *
  * Environment: SPINDLE_BUNDLE=sha256:<hex> (required), S3_ENDPOINT, S3_ACCESS_KEY, S3_SECRET_KEY, S3_BUCKET
- * (default `spindle`), S3_REGION; SPINDLE_BUNDLE_DIR (default: the temp dir) for the downloaded copy. PORT and
+ * (default `spindle`), S3_REGION (either key also as a file: S3_ACCESS_KEY_FILE, S3_SECRET_KEY_FILE); SPINDLE_BUNDLE_DIR (default: the temp dir) for the downloaded copy. PORT and
  * HOST default to 8080 and 0.0.0.0; everything else (exec_timeout, SPINDLE_FUNCTION_NAME, SPINDLE_SECRETS_DIR)
  * reaches the watchdog unchanged.
  */
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +24,17 @@ export interface BundleMainConfig {
   dir: string;
 }
 
-/** Reads SPINDLE_BUNDLE and S3_*; throws naming the variable that is missing or malformed. */
+/** `env[name]`, or the content of the file `env[name_FILE]` names (an OpenFaaS or Kubernetes secret). */
+function secretVar(env: NodeJS.ProcessEnv, name: string): string {
+  if (env[name] || !env[`${name}_FILE`]) return env[name] ?? '';
+  try {
+    return readFileSync(env[`${name}_FILE`]!, 'utf8').trim();
+  } catch (err) {
+    throw new Error(`${name}_FILE names ${env[`${name}_FILE`]}, which cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+/** Reads SPINDLE_BUNDLE and S3_* (keys also as S3_ACCESS_KEY_FILE, S3_SECRET_KEY_FILE); throws naming the variable that is missing or malformed. */
 export function bundleMainConfig(env: NodeJS.ProcessEnv): BundleMainConfig {
   const digest = env.SPINDLE_BUNDLE ?? '';
   const m = /^(?:bundle:\/\/)?sha256:([0-9a-f]{64})$/.exec(digest);
@@ -33,8 +44,8 @@ export function bundleMainConfig(env: NodeJS.ProcessEnv): BundleMainConfig {
     hex: m[1],
     s3: {
       endpoint: env.S3_ENDPOINT,
-      accessKey: env.S3_ACCESS_KEY ?? '',
-      secretKey: env.S3_SECRET_KEY ?? '',
+      accessKey: secretVar(env, 'S3_ACCESS_KEY'),
+      secretKey: secretVar(env, 'S3_SECRET_KEY'),
       bucket: env.S3_BUCKET || 'spindle',
       region: env.S3_REGION || undefined,
     },
