@@ -235,7 +235,8 @@ describe.each([
     const as = (headers: Record<string, string>) => new Client({ apiUrl: api.url, apiKey: null, defaultHeaders: headers });
     expect(await as({ authorization: `Bearer ${api.password}` }).assistants.search()).toHaveLength(3);
     expect(await as({ authorization: api.auth }).assistants.search()).toHaveLength(3);
-    for (const headers of [{ 'x-api-key': 'wrong' }, { authorization: 'Bearer wrong' }, {}]) {
+    const wrong: Array<Record<string, string>> = [{ 'x-api-key': 'wrong' }, { authorization: 'Bearer wrong' }, {}];
+    for (const headers of wrong) {
       await expect(as(headers).assistants.search()).rejects.toMatchObject({ status: 401 });
     }
   });
