@@ -42,6 +42,17 @@ type Pending = { fn: string; callId: string; epoch: string; resolve(r: GpuReply)
 /** How often the heartbeat and the epoch are read; a status older than three polls is not trusted. */
 const POLL_MS = 500;
 
+/** A dead-lettered GPU job as `GET /system/runner` lists it. */
+export interface GpuDeadLetter {
+  id: string;
+  callId: string | null;
+  function: string | null;
+  code: string | null;
+  reason: string | null;
+  deliveries: number;
+  at: string;
+}
+
 export class GpuClient {
   readonly keys: ReturnType<typeof gpuKeys>;
   readonly gatewayId = randomUUID();
@@ -304,6 +315,27 @@ export class GpuClient {
     if (this.redis.status !== 'ready') return {};
     const raw = await this.redis.hgetall(this.keys.depth);
     return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, Math.max(0, Number(v))]));
+  }
+
+  /** GPU jobs dead-lettered by the runner (`<prefix>:gpu:dead`): how many, and the newest `limit` without their bodies. */
+  async deadLetters(limit: number): Promise<{ count: number; recent: GpuDeadLetter[] }> {
+    if (this.redis.status !== 'ready') return { count: 0, recent: [] };
+    const [count, entries] = await Promise.all([this.redis.xlen(this.keys.dead), this.redis.xrevrange(this.keys.dead, '+', '-', 'COUNT', limit)]);
+    const recent = entries.map(([entry, fields]) => {
+      const f = new Map<string, string>();
+      // Job fields, the body among them, then the runner's reason: everything but the body, which may be large or private.
+      for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] !== 'body') f.set(fields[i], fields[i + 1].slice(0, 1000));
+      return {
+        id: f.get('id') ?? entry,
+        callId: f.get('call') ?? null,
+        function: f.get('fn') ?? null,
+        code: f.get('code') ?? null,
+        reason: f.get('reason') ?? null,
+        deliveries: Number(f.get('deliveries') ?? 0),
+        at: new Date(Number(entry.split('-')[0])).toISOString(),
+      };
+    });
+    return { count, recent };
   }
 
   /** Stops reading replies (pending calls fail with 503) and deletes this gateway's reply stream. Idempotent. */

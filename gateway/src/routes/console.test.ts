@@ -1,8 +1,9 @@
 /**
  * The routes the web console reads, through `app.inject()`: `/system/stats` from the gateway's own numbers
  * (real calls to a real replica), its bounds, a function's detail fields and deployment history (secret names,
- * never values), and recent async calls with filters and cursor paging.
+ * never values), recent async calls with filters and cursor paging, and the GPU runner's dead letters.
  */
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { injectPlatform, type InjectedPlatform } from './inject-support.ts';
 
@@ -146,6 +147,34 @@ describe('GET /system/async/calls', () => {
       const res = await p.request({ method: 'GET', url: `/system/async/calls?${qs}` });
       expect(res.statusCode, qs).toBe(400);
       expect(res.json().error.message).toContain(`query "${field}"`);
+    }
+  });
+});
+
+describe('GET /system/runner', () => {
+  it('counts the dead-lettered GPU jobs and lists the newest without their bodies', async () => {
+    const redis = new Redis(p.platform.config.redisUrl);
+    const key = `${p.platform.config.redisPrefix}:gpu:dead`;
+    try {
+      // What the runner writes when it gives up on a job: the job's fields, then why.
+      for (const [id, fn] of [['job-1', 'vad'], ['job-2', 'matte']]) {
+        await redis.xadd(key, '*', 'id', id, 'call', `call-${id}`, 'fn', fn, 'reply', 'r', 'body', 'PRIVATE-BYTES', 'reason', `${id} was delivered 4 times`, 'code', 'SPINDLE_GPU_DEAD_LETTER', 'deliveries', '4');
+      }
+      const res = await p.request({ method: 'GET', url: '/system/runner?deadLetters=1' });
+      expect(res.statusCode).toBe(200);
+      expect(res.body).not.toContain('PRIVATE-BYTES');
+      const body = res.json();
+      expect(body.alive).toBe(false);
+      expect(body.deadLetters.count).toBe(2);
+      expect(body.deadLetters.recent).toEqual([
+        { id: 'job-2', callId: 'call-job-2', function: 'matte', code: 'SPINDLE_GPU_DEAD_LETTER', reason: 'job-2 was delivered 4 times', deliveries: 4, at: expect.any(String) },
+      ]);
+      const bad = await p.request({ method: 'GET', url: '/system/runner?deadLetters=101' });
+      expect(bad.statusCode).toBe(400);
+      expect(bad.json().error.message).toContain('query "deadLetters"');
+    } finally {
+      await redis.del(key);
+      redis.disconnect();
     }
   });
 });
