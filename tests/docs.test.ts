@@ -3,7 +3,7 @@
  * blocks) and stack.yml (comments) show runs as written against a running platform (`spindle start` in a temp
  * copy of the project), so a command that does not work fails here.
  */
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { chmod, cp, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -58,6 +58,13 @@ const SKIP: Record<string, string> = {
   'git clone --branch 0.16.37 --depth 1 https://github.com/openfaas/faas-cli /tmp/faas-cli && cd /tmp/faas-cli': 'fetches faas-cli from GitHub (this machine reaches no network but npm and Debian)',
   'CGO_ENABLED=0 GOFLAGS=-mod=vendor go build -ldflags "-s -w -X github.com/openfaas/faas-cli/version.Version=0.16.37" -o /usr/local/bin/faas-cli .': 'builds the faas-cli the line above fetched',
 };
+// Deploying: what needs a Docker engine, a Kubernetes cluster or an OpenFaaS cluster (none is on these machines).
+for (const c of COMMANDS) {
+  if (/^docker compose /.test(c)) SKIP[c] = 'needs a Docker engine with the NVIDIA runtime (docker-compose config checks the file instead)';
+  else if (/^kubectl (apply|create|scale|-n \S+ (create|scale))\b/.test(c)) SKIP[c] = 'needs a Kubernetes cluster (kubectl kustomize renders the manifests offline instead)';
+  else if (/^faas-cli (secret create|deploy) .*(s3-secret-key|runtime)/.test(c)) SKIP[c] = 'needs an OpenFaaS cluster (tests/runtime-image.test.ts runs the runtime entry point instead)';
+}
+if ((spawnSync('sh', ['-c', 'command -v kubectl']).status ?? 1) !== 0) for (const c of COMMANDS) if (c.startsWith('kubectl ')) SKIP[c] ??= 'kubectl is not installed';
 // Where faas-cli is absent (tests/faas-cli.test.ts says how to build it), its commands cannot run: CI skips them loudly.
 if (process.env.SPINDLE_SKIP_FAAS_CLI === '1') {
   for (const c of COMMANDS) if (/(^|\| )faas-cli /.test(c)) SKIP[c] = 'faas-cli is not on PATH (SPINDLE_SKIP_FAAS_CLI=1)';
@@ -105,6 +112,9 @@ describe('every command README.md and stack.yml show works as written', () => {
     project = await tempDir('spindle-docs-');
     await cp(join(ROOT, 'stack.yml'), join(project, 'stack.yml'));
     await cp(join(ROOT, 'functions'), join(project, 'functions'), { recursive: true });
+    // Deploying's commands check the compose file, Prometheus config and Kubernetes manifests offline.
+    await cp(join(ROOT, 'infra'), join(project, 'infra'), { recursive: true });
+    await cp(join(ROOT, 'docker-compose.yml'), join(project, 'docker-compose.yml'));
     await symlink(join(ROOT, 'node_modules'), join(project, 'node_modules'), 'dir');
     // The files the commands name, as a user would have them.
     await writeFile(join(project, 'input.json'), '{"name":"Ada"}\n');
