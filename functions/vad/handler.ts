@@ -1,6 +1,9 @@
-/** Voice activity detection with Silero VAD v5: a WAV in, the speech segments (seconds) out. */
+/**
+ * Voice activity detection with Silero VAD v5: a WAV in (the body, or JSON `{"audio": "<artifact key>"}` as
+ * graph nodes send it), the speech segments (seconds) out.
+ */
 import ort from 'onnxruntime-node';
-import { defineGpuFunction, type GpuSession } from '@spindle/runtime';
+import { defineGpuFunction, isJsonBody, keyFromJson, readArtifact, type GpuSession } from '@spindle/runtime';
 import { FRAME, RATE, toSegments } from './segments.ts';
 import model from './silero_vad_v5.onnx';
 import { decodeWav, resample } from './wav.ts';
@@ -30,7 +33,8 @@ export default defineGpuFunction({
   output: { type: 'object', required: ['segments', 'duration'], properties: { segments: { type: 'array', items: segment }, duration: { type: 'number' } } },
   models: { vad: model },
   warmup: async (ctx) => void (await probabilities(ctx.session('vad'), new Float32Array(FRAME))),
-  handle: async ({ body }, ctx) => {
+  handle: async (input, ctx) => {
+    const body = isJsonBody(input) ? await readArtifact(ctx.artifacts, keyFromJson(input, 'audio'), 'audio') : input.body;
     const wav = decodeWav(body);
     const audio = resample(wav.samples, wav.sampleRate, RATE);
     let reported = 0;

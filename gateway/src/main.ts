@@ -215,6 +215,8 @@ export async function createPlatform(config: PlatformConfig, logger: Logger = pi
     async listen() {
       url = await app.listen({ host: config.host, port: config.port });
       if (!config.kubernetes) replicaEnv.SPINDLE_ARTIFACTS_URL = `${url}/internal/artifacts`;
+      // The GPU runner runs beside this gateway (it loads bundles by path), so it reaches the listen address.
+      gpu.artifacts = { url: `${url}/internal/artifacts`, token: artifactsToken };
       const restored = await fns.restore();
       if (restored) logger.info({ functions: restored }, 'restored deployed functions');
       if (config.autoscale) scaler.start();

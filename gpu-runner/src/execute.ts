@@ -1,6 +1,6 @@
 /** Runs one batch through a GPU function's `handle`: decode, validate, isolate failures, encode. */
 import { Ajv, type ValidateFunction } from 'ajv';
-import type { AnyGpuFunctionDefinition, GpuContext, GpuSession } from '@spindle/runtime';
+import { artifactClient, type AnyGpuFunctionDefinition, type ArtifactsEndpoint, type GpuContext, type GpuSession } from '@spindle/runtime';
 import { asAnswerable, errorAnswer, HandlerError, InvalidJobInputError, ModelRejectedInputError } from './errors.ts';
 import type { WorkItem, WorkResult } from './messages.ts';
 
@@ -61,7 +61,9 @@ function decode(fn: LoadedFunction, item: WorkItem): unknown {
 
 function encode(fn: LoadedFunction, value: unknown): WorkResult {
   if (value instanceof Error) return errorResult(value);
-  if (typeof fn.def.output === 'string') {
+  // A media function answering a JSON request (e.g. matte given an artifact key) may answer JSON: a plain object.
+  const json = value !== null && typeof value === 'object' && !(value instanceof Uint8Array) && !ArrayBuffer.isView(value);
+  if (typeof fn.def.output === 'string' && !json) {
     if (!(value instanceof Uint8Array)) return errorResult(new HandlerError(`handle must return bytes (output is "${fn.def.output}")`));
     const contentType = fn.def.output.includes('*') ? 'application/octet-stream' : fn.def.output;
     return { status: 200, contentType, body: value };
@@ -73,7 +75,15 @@ function encode(fn: LoadedFunction, value: unknown): WorkResult {
 export type ProgressSink = (items: number[], fraction: number, message: string | null) => void;
 
 /** Runs `items` through `fn`; a failing item fails only itself (a batch that throws is retried item by item). */
-export async function execute(fn: LoadedFunction, items: WorkItem[], sessions: Map<string, Ort>, ep: 'cuda' | 'cpu', logger: GpuContext['logger'], onProgress: ProgressSink = () => {}): Promise<{ results: WorkResult[]; timings: Array<[string, number]> }> {
+export async function execute(
+  fn: LoadedFunction,
+  items: WorkItem[],
+  sessions: Map<string, Ort>,
+  ep: 'cuda' | 'cpu',
+  logger: GpuContext['logger'],
+  onProgress: ProgressSink = () => {},
+  artifactsAt: ArtifactsEndpoint | null = null,
+): Promise<{ results: WorkResult[]; timings: Array<[string, number]> }> {
   const timings: Array<[string, number]> = [];
   const results: WorkResult[] = new Array(items.length);
   const good: Array<{ index: number; input: unknown }> = [];
@@ -84,6 +94,7 @@ export async function execute(fn: LoadedFunction, items: WorkItem[], sessions: M
       results[index] = errorResult(err);
     }
   });
+  const artifacts = artifactClient(artifactsAt?.url, artifactsAt?.token, 'no gateway has published its artifact endpoint to this runner yet');
   const ctxFor = (indices: number[]): GpuContext => ({
     name: fn.name,
     callIds: indices.map((i) => items[i].id),
@@ -95,6 +106,7 @@ export async function execute(fn: LoadedFunction, items: WorkItem[], sessions: M
       if (!s) throw new HandlerError(`model "${model}" is not declared in models (declared: ${Object.keys(fn.models).join(', ')})`);
       return wrap(s, model, timings);
     },
+    artifacts,
     progress(fraction, message) {
       onProgress(indices, Math.max(0, Math.min(1, Number(fraction) || 0)), message ?? null);
     },

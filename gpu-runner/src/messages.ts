@@ -1,5 +1,5 @@
 /** Messages between the runner's main thread and its inference workers. */
-import type { GpuFunctionSpec } from '@spindle/runtime';
+import type { ArtifactsEndpoint, GpuFunctionSpec } from '@spindle/runtime';
 import type { ModelInfo } from './model-cache.ts';
 
 /** One job as a worker sees it. */
@@ -27,7 +27,8 @@ export type ToWorker =
   | { t: 'init'; ep: 'cuda' | 'cpu'; budgetBytes: number; threads: number; idleReleaseMs: number }
   | { t: 'load'; seq: number; key: string; spec: GpuFunctionSpec }
   | { t: 'unload'; key: string; models: string[] }
-  | { t: 'run'; seq: number; key: string; items: WorkItem[] };
+  /** `artifacts`: the gateway endpoint of the latest deploy (handlers' `ctx.artifacts`), null before any names one. */
+  | { t: 'run'; seq: number; key: string; items: WorkItem[]; artifacts?: ArtifactsEndpoint | null };
 
 export type FromWorker =
   | { t: 'loaded'; seq: number; info: LoadedInfo }

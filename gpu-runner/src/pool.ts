@@ -1,7 +1,7 @@
 /** The inference workers, seen from the runner's main thread: load/unload versions, run batches. */
 import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
-import type { GpuFunctionSpec } from '@spindle/runtime';
+import type { ArtifactsEndpoint, GpuFunctionSpec } from '@spindle/runtime';
 import { RunnerError, WorkerFailedError } from './errors.ts';
 import type { ProgressSink } from './execute.ts';
 import type { FromWorker, LoadedInfo, ToWorker, WorkItem, WorkResult } from './messages.ts';
@@ -118,12 +118,12 @@ export class WorkerPool extends EventEmitter {
   }
 
   /** Runs a batch on a free worker (the caller checks `idle()` first); `progress` hears the handler's `ctx.progress()`. */
-  async run(key: string, items: WorkItem[], progress?: ProgressSink): Promise<{ results: WorkResult[]; timings: Array<[string, number]> }> {
+  async run(key: string, items: WorkItem[], progress?: ProgressSink, artifacts: ArtifactsEndpoint | null = null): Promise<{ results: WorkResult[]; timings: Array<[string, number]> }> {
     const slot = this.slots.find((s) => !s.busy && !s.dead);
     if (!slot) throw new WorkerFailedError('no inference worker was idle');
     slot.busy = true;
     try {
-      return await this.call(slot, { t: 'run', seq: ++this.seq, key, items }, progress);
+      return await this.call(slot, { t: 'run', seq: ++this.seq, key, items, artifacts }, progress);
     } finally {
       if (!slot.dead) slot.busy = false;
       this.emit('idle');

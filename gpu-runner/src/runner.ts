@@ -280,7 +280,7 @@ export class Runner {
       }
     };
     this.pool
-      .run(v.key, items, progress)
+      .run(v.key, items, progress, this.table.artifacts)
       .then(({ results, timings }) => {
         for (const [model, s] of timings) this.metrics.inference.observe({ function: fn.name, model }, s);
         jobs.forEach((j, i) => {

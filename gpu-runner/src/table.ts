@@ -4,7 +4,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { GpuFunctionSpec } from '@spindle/runtime';
+import type { ArtifactsEndpoint, GpuFunctionSpec } from '@spindle/runtime';
 import type { LoadedInfo } from './messages.ts';
 import type { WorkerPool } from './pool.ts';
 
@@ -28,6 +28,8 @@ export interface FnState {
 
 export class FunctionTable {
   readonly fns = new Map<string, FnState>();
+  /** Where handlers reach artifacts: the endpoint named by the newest spec read (see GpuFunctionSpec.artifacts). */
+  artifacts: ArtifactsEndpoint | null = null;
   constructor(
     private readonly redis: Redis,
     private readonly functionsKey: string,
@@ -57,6 +59,8 @@ export class FunctionTable {
 
   private async apply(name: string, raw: string): Promise<void> {
     const spec = JSON.parse(raw) as GpuFunctionSpec;
+    // The newest endpoint wins, also from a re-published spec of a loaded version (a gateway restarted on a new port and token).
+    if (spec.artifacts) this.artifacts = spec.artifacts;
     let fn = this.fns.get(name);
     if (fn && (fn.active?.spec.version ?? -1) >= spec.version && fn.state !== 'failed') return;
     if (fn && fn.wanted === spec.version && fn.state === 'loading') return;

@@ -72,7 +72,7 @@ async function run(msg: Extract<ToWorker, { t: 'run' }>): Promise<void> {
   }
   if (cache.info().length !== before) post({ t: 'models', models: cache.info() });
   const progress = (items: number[], fraction: number, message: string | null) => post({ t: 'progress', seq: msg.seq, items, fraction, message });
-  const { results, timings } = await execute(v.fn, msg.items, sessions, ep, logger, progress);
+  const { results, timings } = await execute(v.fn, msg.items, sessions, ep, logger, progress, msg.artifacts ?? null);
   cache.touch(sessions.keys());
   const transfer = results.map((r) => r.body.buffer).filter((b, i, all): b is ArrayBuffer => b instanceof ArrayBuffer && b.byteLength === results[i].body.byteLength && all.indexOf(b) === i);
   post({ t: 'done', seq: msg.seq, results, timings }, transfer);

@@ -21,11 +21,13 @@ function checkKey(key: string): string {
   return key;
 }
 
-/** Artifacts go to the gateway, which owns the object store (replicas hold no storage credentials). */
-function gatewayArtifacts(env: ReplicaEnv): Artifacts {
-  const base = env.artifactsUrl;
-  const headers = { authorization: `Bearer ${env.artifactsToken ?? ''}` };
-  const missing = () => new HttpError(500, 'artifacts are not available: the replica was started without SPINDLE_ARTIFACTS_URL');
+/**
+ * Artifacts through the gateway's `/internal/artifacts` (`base`), which owns the object store: replicas and the
+ * GPU runner hold no storage credentials, only the gateway's token. Without `base`, every call fails saying so.
+ */
+export function artifactClient(base: string | undefined, token: string | undefined, missingWhy = 'the replica was started without SPINDLE_ARTIFACTS_URL'): Artifacts {
+  const headers = { authorization: `Bearer ${token ?? ''}` };
+  const missing = () => new HttpError(500, `artifacts are not available: ${missingWhy}`);
   return {
     async put(key, data, contentType = 'application/octet-stream') {
       if (!base) throw missing();
@@ -63,7 +65,7 @@ export function makeContext(
     },
     request,
     signal,
-    artifacts: gatewayArtifacts(env),
+    artifacts: artifactClient(env.artifactsUrl, env.artifactsToken),
     progress(fraction, message) {
       const f = Math.max(0, Math.min(1, Number(fraction) || 0));
       callLog().info({ progress: f }, message ?? 'progress');

@@ -76,6 +76,14 @@ export interface GpuFunctionSpec {
   /** Model digest (`sha256:hex`) → absolute path of the .onnx file. */
   models: Record<string, string>;
   timeoutMs: number;
+  /** Where GPU handlers read and write artifacts (`ctx.artifacts`): the deploying gateway's `/internal/artifacts` and its token. */
+  artifacts?: ArtifactsEndpoint;
+}
+
+/** A gateway's artifact API as the GPU runner reaches it (the runner runs beside the gateway, as bundle paths already assume). */
+export interface ArtifactsEndpoint {
+  url: string;
+  token: string;
 }
 
 /** The runner's heartbeat, also served at GET /system/runner. */

@@ -2,6 +2,7 @@
 import type { FromSchema, JSONSchema } from 'json-schema-to-ts';
 import type { InferenceSession } from 'onnxruntime-common';
 import type { Logger } from 'pino';
+import type { Artifacts } from './types.ts';
 
 /** Dynamic batching: up to `maxSize` calls gathered within `maxDelayMs` reach one `handle` call. */
 export interface GpuBatch {
@@ -34,10 +35,13 @@ export interface GpuContext {
    * reaches the caller's gateway on its reply stream and, for a graph node, the run's events.
    */
   progress(fraction: number, message?: string): void;
+  /** Artifacts in the object store, through the gateway (as a control function's `ctx.artifacts`): media travel as keys. */
+  artifacts: Artifacts;
 }
 
 type In<I> = I extends string ? GpuBytes : I extends JSONSchema ? (I extends boolean ? unknown : FromSchema<I>) : never;
-type Out<O> = O extends string ? Uint8Array : O extends JSONSchema ? (O extends boolean ? unknown : FromSchema<O>) : never;
+/** A media output (a content type) is bytes, or a JSON object when the handler answers a JSON request (an artifact key in, a key out). */
+type Out<O> = O extends string ? Uint8Array | { [key: string]: unknown } : O extends JSONSchema ? (O extends boolean ? unknown : FromSchema<O>) : never;
 /** One item's result: its value, or an Error that fails only that item. */
 type ItemResult<O> = Out<O> | Error;
 

