@@ -60,6 +60,15 @@ interface ActiveRun {
   cancelled: boolean;
 }
 
+/** Node inputs larger than this (as JSON) are not copied into the node.started event (a NATS message carries it). */
+const KEPT_INPUT_BYTES = 64 * 1024;
+
+/** A node's input as its node.started event carries it: the value, or its size when too large to copy. */
+function keptInput(input: unknown): { input: unknown } | { inputBytes: number } {
+  const bytes = Buffer.byteLength(JSON.stringify(input ?? null));
+  return bytes <= KEPT_INPUT_BYTES ? { input: input ?? null } : { inputBytes: bytes };
+}
+
 export class GraphExecutor {
   private readonly active = new Map<string, ActiveRun>();
   /** Call id → run and node, so progress reported by a function lands in the right run. */
@@ -324,7 +333,7 @@ export class GraphExecutor {
     const started = performance.now();
     const signal = config.signal ?? this.active.get(runId)?.abort.signal ?? new AbortController().signal;
     // Records and events are written in order in the background; the run awaits them before it ends.
-    void events.emit(runId, 'node.started', id, { function: node.function }, { status: 'running', started: true });
+    void events.emit(runId, 'node.started', id, { function: node.function, ...keptInput(input) }, { status: 'running', started: true });
     const callIds: string[] = [];
     try {
       const { output, attempts } = await runNode(this.deps.invoker, id, node, input, signal, {

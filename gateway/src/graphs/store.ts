@@ -86,6 +86,10 @@ export interface RunNodeRecord {
   durationMs: number | null;
   output: unknown;
   error: string | null;
+  /** The input of its last attempt, from its `node.started` event (null before it started, or when too large to keep). */
+  input: unknown;
+  /** Its last `ctx.progress` report, from its `node.progress` events. */
+  progress: { fraction: number; message: string | null } | null;
 }
 
 const toGraph = (r: QueryResultRow): GraphRecord => ({
@@ -148,6 +152,10 @@ export class GraphStore {
 export interface RunQuery {
   graph?: string;
   status?: string;
+  /** Runs created at or after this time. */
+  since?: Date;
+  /** Runs created before this time. */
+  until?: Date;
   limit: number;
   cursor?: string;
 }
@@ -200,6 +208,8 @@ export class RunStore {
     const params: unknown[] = [];
     if (q.graph) where.push(`graph = $${params.push(q.graph)}`);
     if (q.status) where.push(`status = $${params.push(q.status)}`);
+    if (q.since) where.push(`created_at >= $${params.push(q.since)}`);
+    if (q.until) where.push(`created_at < $${params.push(q.until)}`);
     if (q.cursor) {
       const c = decodeCursor(q.cursor);
       where.push(`(created_at, id) < ($${params.push(c.at)}::timestamptz, $${params.push(c.id)}::uuid)`);
@@ -215,8 +225,18 @@ export class RunStore {
   }
 
   async nodes(runId: string): Promise<RunNodeRecord[]> {
-    const { rows } = await this.db.pool.query('SELECT * FROM run_nodes WHERE run_id = $1 ORDER BY started_at NULLS LAST, node', [runId]);
+    const [{ rows }, { rows: events }] = await Promise.all([
+      this.db.pool.query('SELECT * FROM run_nodes WHERE run_id = $1 ORDER BY started_at NULLS LAST, node', [runId]),
+      // The latest node.started (input) and node.progress event of each node.
+      this.db.pool.query(
+        `SELECT DISTINCT ON (node, type) node, type, data FROM run_events WHERE run_id = $1 AND type IN ('node.started', 'node.progress') ORDER BY node, type, seq DESC`,
+        [runId],
+      ),
+    ]);
+    const latest = (node: string, type: string) => events.find((e) => e.node === node && e.type === type)?.data ?? null;
     return rows.map((r) => ({
+      input: latest(r.node, 'node.started')?.input ?? null,
+      progress: ((p) => (p ? { fraction: Number(p.fraction), message: p.message ?? null } : null))(latest(r.node, 'node.progress')),
       node: r.node,
       status: r.status,
       attempts: r.attempts,

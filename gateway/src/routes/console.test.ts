@@ -1,7 +1,8 @@
 /**
  * The routes the web console reads, through `app.inject()`: `/system/stats` from the gateway's own numbers
  * (real calls to a real replica), its bounds, a function's detail fields and deployment history (secret names,
- * never values), recent async calls with filters and cursor paging, and the GPU runner's dead letters.
+ * never values), recent async calls with filters and cursor paging, the GPU runner's dead letters, and a
+ * run's node records (input, progress) and the /runs time filters.
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -175,6 +176,47 @@ describe('GET /system/runner', () => {
     } finally {
       await redis.del(key);
       redis.disconnect();
+    }
+  });
+});
+
+/** A replica that reports progress for its call (as the watchdog does, over IPC) and answers its JSON body doubled. */
+const PROGRESSING = `import { createServer } from 'node:http';
+const server = createServer((req, res) => {
+  let body = '';
+  req.on('data', (c) => (body += c));
+  req.on('end', () => {
+    process.send({ type: 'progress', callId: req.headers['x-call-id'], fraction: 0.5, message: 'half way' });
+    setTimeout(() => { res.setHeader('content-type', 'application/json'); res.end(JSON.stringify({ y: JSON.parse(body).x * 2 })); }, 100);
+  });
+});
+server.listen(0, '127.0.0.1', () => process.send({ type: 'ready', port: server.address().port }));
+process.on('SIGTERM', () => process.exit(0));
+`;
+
+describe('runs as the Runs page reads them', () => {
+  it('has the input and last progress of each node, and filters the list by time', async () => {
+    expect((await p.deploy('double', { image: await p.upload(PROGRESSING) })).statusCode).toBe(202);
+    const graph = { nodes: { twice: { function: 'double', input: { x: '{{ input.x }}' } } } };
+    expect((await p.request({ method: 'PUT', url: '/system/graphs/doubling', json: graph })).statusCode).toBeLessThan(300);
+    const before = new Date(Date.now() - 1000).toISOString();
+    const run = await p.request({ method: 'POST', url: '/graphs/doubling/runs?wait=true', json: { input: { x: 21 } } });
+    expect(run.statusCode, run.body).toBe(200);
+    const detail = (await p.request({ method: 'GET', url: `/runs/${run.json().runId}` })).json();
+    expect(detail.output).toEqual({ y: 42 });
+    expect(detail.nodes).toHaveLength(1);
+    expect(detail.nodes[0]).toMatchObject({ node: 'twice', status: 'succeeded', attempts: 1, input: { x: 21 }, output: { y: 42 }, error: null, progress: { fraction: 0.5, message: 'half way' } });
+    expect(detail.nodes[0].startedAt).toBeTruthy();
+
+    const ids = async (qs: string) => (await p.request({ method: 'GET', url: `/runs?graph=doubling&${qs}` })).json().runs.map((r: { runId: string }) => r.runId);
+    expect(await ids(`since=${encodeURIComponent(before)}`)).toEqual([run.json().runId]);
+    expect(await ids(`since=${Math.floor(Date.now() / 1000) + 3600}`)).toEqual([]);
+    expect(await ids(`until=${encodeURIComponent(before)}`)).toEqual([]);
+    expect(await ids(`until=${Math.floor(Date.now() / 1000) + 3600}`)).toEqual([run.json().runId]);
+    for (const qs of ['since=yesterday', 'until=2026-13-45T00:00:00Z']) {
+      const res = await p.request({ method: 'GET', url: `/runs?${qs}` });
+      expect(res.statusCode, qs).toBe(400);
+      expect(res.json().error.message).toContain(`query "${qs.split('=')[0]}"`);
     }
   });
 });

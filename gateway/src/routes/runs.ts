@@ -28,6 +28,14 @@ function view(run: RunRecord) {
   };
 }
 
+/** A time from a query: an ISO 8601 date-time or unix seconds; 400 naming `field` otherwise. */
+function instant(raw: string | undefined, field: string): Date | undefined {
+  if (raw === undefined) return undefined;
+  const date = /^\d{1,12}(\.\d+)?$/.test(raw) ? new Date(Number(raw) * 1000) : /^\d{4}-\d{2}-\d{2}/.test(raw) ? new Date(raw) : null;
+  if (!date || Number.isNaN(date.getTime())) throw new BadRequestError(`query "${field}" must be an ISO 8601 date-time (2026-01-31T12:00:00Z) or unix seconds, got "${raw.slice(0, 60)}"`);
+  return date;
+}
+
 /** A run event as an SSE event; its id (the event number) is what a reconnecting client sends as Last-Event-ID. */
 function sseEvent(e: RunEvent): SseEvent {
   return { id: e.seq, event: e.type, data: JSON.stringify(e) };
@@ -50,13 +58,15 @@ export function runRoutes(executor: GraphExecutor, runs: RunStore, events: RunEv
       return reply.code(done.status === 'succeeded' ? 200 : done.status === 'failed' ? 500 : 202).send(view(done));
     });
 
-    app.get<{ Querystring: { graph?: string; status?: string; limit?: string; cursor?: string } }>('/runs', async (req) => {
+    app.get<{ Querystring: { graph?: string; status?: string; since?: string; until?: string; limit?: string; cursor?: string } }>('/runs', async (req) => {
       const { graph, status, cursor } = req.query;
+      const since = instant(req.query.since, 'since');
+      const until = instant(req.query.until, 'until');
       const limit = req.query.limit === undefined ? 20 : Number(req.query.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > 200) throw new BadRequestError('query "limit" must be a whole number from 1 to 200');
       if (status !== undefined && !STATUSES.has(status)) throw new BadRequestError(`query "status" must be one of ${[...STATUSES].join(', ')}`);
       if (graph !== undefined) validName(graph, 'graph');
-      const page = await runs.list({ graph, status, limit, cursor });
+      const page = await runs.list({ graph, status, since, until, limit, cursor });
       return { runs: page.runs.map(view), next: page.next };
     });
 
