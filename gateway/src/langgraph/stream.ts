@@ -68,8 +68,9 @@ export class RunTranslator {
         add('events', chain('on_chain_start', run.graph, { data: { input: run.input } }));
         break;
       case 'node.started':
-        add('events', chain('on_chain_start', node, { data: {} }));
-        add('debug', task('task', { input: null, triggers: [], function: data.function }));
+        // The node's input, when the event carries it (large inputs are left out of the event).
+        add('events', chain('on_chain_start', node, { data: 'input' in data ? { input: data.input } : {} }));
+        add('debug', task('task', { input: data.input ?? null, triggers: [], function: data.function }));
         break;
       case 'node.progress':
         add('custom', { node, fraction: data.fraction, message: data.message ?? null });
