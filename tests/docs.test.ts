@@ -55,6 +55,7 @@ const SKIP: Record<string, string> = {
   // the tree this test runs from (CI runs it first: .ci/run).
   'npm ci && npm start': 'the set-up this test itself stands on',
   'npm test': 'runs this test (and the whole suite) again',
+  'npm run dev:web': "Vite's dev server runs until Ctrl-C (tests/web.test.ts drives the built app in Chromium instead)",
   'git clone --branch 0.16.37 --depth 1 https://github.com/openfaas/faas-cli /tmp/faas-cli && cd /tmp/faas-cli': 'fetches faas-cli from GitHub (this machine reaches no network but npm and Debian)',
   'CGO_ENABLED=0 GOFLAGS=-mod=vendor go build -ldflags "-s -w -X github.com/openfaas/faas-cli/version.Version=0.16.37" -o /usr/local/bin/faas-cli .': 'builds the faas-cli the line above fetched',
 };
