@@ -14,21 +14,20 @@ COPY --from=node /usr/local/lib/node_modules /usr/local/lib/node_modules
 RUN ln -s /usr/local/lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \
   && ln -s /usr/local/lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx
 WORKDIR /src
-COPY package.json package-lock.json .npmrc ./
-COPY schemas/package.json schemas/
-COPY runtime/package.json runtime/
-COPY gpu-runner/package.json gpu-runner/
-RUN npm ci --ignore-scripts --no-audit --no-fund --omit=dev --workspace gpu-runner \
+# The whole workspace (package-lock.json names every workspace folder); .dockerignore keeps node_modules out.
+COPY . .
+RUN npm ci --ignore-scripts --no-audit --no-fund --omit=dev \
   && node node_modules/onnxruntime-node/script/install --onnxruntime-node-install=cuda12
-COPY schemas schemas
-COPY runtime runtime
-COPY gpu-runner gpu-runner
 
 FROM nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04
 COPY --from=node --chown=root:root /usr/local/bin/node /usr/local/bin/node
 ENV NODE_ENV=production SPINDLE_GPU_EP=auto SPINDLE_GPU_METRICS_PORT=9465 SPINDLE_GPU_METRICS_HOST=0.0.0.0
 WORKDIR /app
-COPY --from=build --chown=ubuntu:ubuntu /src /app
+COPY --from=build --chown=root:root /src/package.json /app/package.json
+COPY --from=build --chown=root:root /src/node_modules /app/node_modules
+COPY --from=build --chown=root:root /src/schemas /app/schemas
+COPY --from=build --chown=root:root /src/runtime /app/runtime
+COPY --from=build --chown=root:root /src/gpu-runner /app/gpu-runner
 USER ubuntu
 EXPOSE 9465
 HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 \

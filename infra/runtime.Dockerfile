@@ -6,16 +6,9 @@
 
 FROM node:20.20.2-bookworm-slim AS build
 WORKDIR /src
-COPY package.json package-lock.json .npmrc ./
-COPY schemas/package.json schemas/
-COPY runtime/package.json runtime/
-COPY gateway/package.json gateway/
-COPY gpu-runner/package.json gpu-runner/
-COPY cli/package.json cli/
-RUN npm ci --ignore-scripts --no-audit --no-fund --workspace cli --include-workspace-root
-COPY schemas schemas
-COPY runtime runtime
-COPY gateway gateway
+# The whole workspace (package-lock.json names every workspace folder); .dockerignore keeps node_modules out.
+COPY . .
+RUN npm ci --ignore-scripts --no-audit --no-fund
 # The entry point and the few gateway modules it uses, as one file; minio stays a package (loaded by require).
 RUN npx esbuild gateway/src/bundle-start.ts --bundle --platform=node --format=esm --target=node20 --external:minio --outfile=/out/bundle-start.mjs
 # minio at the version package-lock.json pins, and nothing else.
