@@ -30,14 +30,14 @@ async function waitReady(client: GatewayClient, names: string[], timeoutMs: numb
  * gateway, which answers `/ui` with a page that reloads itself meanwhile; SPINDLE_WEB_DIR (a prebuilt app)
  * skips this. A missing or failing app is a warning: the API works without it.
  */
-function startWebApp(platform: Platform, io: CliIo): { pending(): boolean } {
-  if (platform.config.webDir) return { pending: () => false };
+function startWebApp(platform: Platform, io: CliIo): { pending(): boolean; settled(waitMs: number): Promise<void> } {
+  if (platform.config.webDir) return { pending: () => false, settled: async () => {} };
   let pending = true;
   const unavailable = (why: string) => {
     platform.web.unavailable(why);
     eprintln(io, `warning: ${why}; /ui answers 503 until then, the API works`);
   };
-  ensureWebApp({
+  const done = ensureWebApp({
     onBuild: () => {
       platform.web.building();
       eprintln(io, 'web app  building…');
@@ -59,7 +59,17 @@ function startWebApp(platform: Platform, io: CliIo): { pending(): boolean } {
     .finally(() => {
       pending = false;
     });
-  return { pending: () => pending };
+  return {
+    pending: () => pending,
+    // Waits for the build, at most `waitMs`: a first build on a slow machine must not hold the API back for long.
+    settled: (waitMs) => new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, waitMs);
+      void done.finally(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    }),
+  };
 }
 
 /** Adds `spindle start` to the program. */
@@ -97,6 +107,8 @@ export function register(program: Command, io: CliIo): void {
       const late = await waitReady(client, deployed.map((d) => d.name), 30_000);
       for (const name of late) eprintln(io, `warning: ${name} has no ready replica yet; see \`spindle logs ${name}\``);
       eprintln(io, `logs: ${logFile}; admin password: ${platform.config.adminPassword ? '$SPINDLE_ADMIN_PASSWORD' : `${ctx.dataDir}/admin-password`}`);
+      // The banner waits a little for the web app, so /ui usually works once it is printed.
+      await web.settled(30_000);
       if (web.pending()) eprintln(io, 'web app  still building: /ui shows a page that reloads until it is ready');
       println(io, `Spindle gateway listening on ${url}`);
       eprintln(io, `web app: ${url}/ui (user admin, the admin password)`);
