@@ -16,6 +16,10 @@ import { runError, RunTranslator, type StreamMode } from './stream.ts';
 import { isUuid } from './threads-store.ts';
 import { findAssistant, runLocation, runView, SPINDLE_STATUS } from './views.ts';
 
+/** Run statuses that end a run. */
+const FINISHED: ReadonlySet<string> = new Set(['succeeded', 'failed', 'cancelled']);
+/** How long `runs.wait` and `join` wait in memory for a run this gateway executes (as `?wait=true` at most). */
+const MAX_WAIT_MS = 3_600_000;
 /** Event numbers are a Postgres int: a larger Last-Event-ID names no event. */
 const MAX_EVENT_SEQ = 2_147_483_647;
 
@@ -75,8 +79,14 @@ export function runRoutes(deps: LanggraphDeps): FastifyPluginAsync {
     return { run, req };
   }
 
-  /** Resolves with the run once it has ended (its final event is stored); rejects when the caller leaves first. */
-  function ended(runId: string, reply: FastifyReply): Promise<RunRecord> {
+  /**
+   * Resolves with the run once it has ended (its final event is stored). A run this gateway executes is awaited
+   * in memory, as `?wait=true` does; one another gateway runs is followed through its events, and then a caller
+   * that leaves first ends the wait.
+   */
+  async function ended(runId: string, reply: FastifyReply): Promise<RunRecord> {
+    const local = await executor.wait(runId, MAX_WAIT_MS);
+    if (FINISHED.has(local.status)) return local;
     return new Promise((resolve, reject) => {
       const onClose = () => {
         stop();
