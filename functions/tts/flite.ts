@@ -14,11 +14,11 @@ export const VOICES = ['awb', 'rms', 'slt', 'kal'] as const;
 export type Voice = (typeof VOICES)[number];
 
 /** One phone and when it is spoken, in seconds. */
-export interface Phone {
+export type Phone = {
   phone: string;
   start: number;
   end: number;
-}
+};
 
 let compiled: Promise<WebAssembly.Module> | null = null;
 
