@@ -133,7 +133,7 @@ export class CallStats {
     // The newest point is still filling: its rate is over the seconds that have passed.
     const seconds = t.map((start) => Math.max(1, Math.min(step, nowSec - start)));
     const total: Series = { rate: [], errorRate: [], p50: [], p99: [] };
-    const totals = t.map(() => ({ count: 0, errors: 0, latency: sketch() }));
+    const totals = t.map(() => ({ count: 0, errors: 0, latency: null as Sketch | null }));
     const functions: Record<string, FunctionStats> = {};
     for (const [name, rings] of [...this.#functions].sort(([a], [b]) => a.localeCompare(b))) {
       const ring = rings[ringIndex];
@@ -142,13 +142,15 @@ export class CallStats {
       t.forEach((start, k) => {
         let count = 0;
         let errors = 0;
-        const latency = sketch();
+        // Sketches are made only for points that saw calls: most points of most functions are empty.
+        let latency: Sketch | null = null;
         for (let s = start; s < start + step; s += res) {
           const b = ring.at(s);
-          if (!b) continue;
+          if (!b?.latency) continue;
           count += b.count;
           errors += b.errors;
-          if (b.latency) latency.merge(b.latency);
+          if (!latency) latency = sketch();
+          latency.merge(b.latency);
         }
         f.invocations += count;
         f.errors += errors;
@@ -156,10 +158,11 @@ export class CallStats {
         f.errorRate.push(count ? round(errors / count, 4) : 0);
         f.p50s.push(quantile(latency, 0.5));
         f.p99s.push(quantile(latency, 0.99));
-        if (count) {
+        if (latency) {
           whole.merge(latency);
           totals[k].count += count;
           totals[k].errors += errors;
+          if (!totals[k].latency) totals[k].latency = sketch();
           totals[k].latency.merge(latency);
         }
       });
