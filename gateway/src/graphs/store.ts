@@ -183,7 +183,8 @@ export class RunStore {
   }
 
   async get(id: string): Promise<RunRecord | null> {
-    if (!/^[0-9a-f-]{36}$/i.test(id)) return null;
+    // Only a UUID can name a run: anything else (36 dashes included) would fail Postgres's uuid cast with a 500.
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) return null;
     const { rows } = await this.db.pool.query('SELECT * FROM runs WHERE id = $1', [id]);
     return rows[0] ? toRun(rows[0]) : null;
   }

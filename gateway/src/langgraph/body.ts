@@ -24,11 +24,16 @@ import { UnprocessableError } from '../errors.ts';
 import { boundedBody } from '../routes/validate.ts';
 import type { StreamMode } from './stream.ts';
 
+/** `\u0000` in JSON text, not preceded by an escaped backslash (`\\u0000` is the text "\u0000"). */
+const NUL_ESCAPE = /(?<!\\)(?:\\\\)*\\u0000/;
+
 /** Returns `body` typed (an absent body as `{}`), or throws a 422 naming the field. */
 function valid<T>(validator: Validator<T>, body: unknown): T {
   const value = body ?? {};
   if (typeof value !== 'object' || Array.isArray(value)) throw new UnprocessableError('request body must be a JSON object');
   boundedBody(value);
+  // Postgres cannot store U+0000 in jsonb (metadata, run input): refused here rather than failing at the insert.
+  if (NUL_ESCAPE.test(JSON.stringify(value))) throw new UnprocessableError('request body holds a NUL character (\\u0000), which cannot be stored');
   const issue = validator.check(value);
   if (issue) throw new UnprocessableError(issue.path ? `field "${fieldName(issue.path)}" ${issue.message}` : `request body ${issue.message}`);
   return value as T;
