@@ -14,6 +14,9 @@ export default defineFunction({
     properties: {
       image: { type: 'string', minLength: 1, maxLength: 512, description: `artifact key of a PNG/JPEG/WebP image of at most ${MAX_PIXELS} pixels` },
       scale: { type: 'integer', enum: [2], default: 2 },
+      // false: the image passes through unchanged (scale 1), so a graph can make this step optional without a
+      // `when` (a skipped node would skip every node that reads its output).
+      enabled: { type: 'boolean', default: true },
     },
     additionalProperties: false,
   },
@@ -22,9 +25,10 @@ export default defineFunction({
     required: ['image', 'width', 'height', 'scale'],
     properties: { image: { type: 'string' }, width: { type: 'integer' }, height: { type: 'integer' }, scale: { type: 'integer' } },
   },
-  handle: async ({ image }, ctx) => {
+  handle: async ({ image, enabled }, ctx) => {
     const decoded = await decodeImage(await readArtifact(ctx, image, 'image'), 'image');
     const { width, height } = decoded;
+    if (enabled === false) return { image, width, height, scale: 1 };
     if (width * height > MAX_PIXELS) {
       throw new HttpError(413, `field "image" is ${width}×${height}; upscale takes at most ${MAX_PIXELS} pixels (512×512): shrink it or skip upscaling`, {
         code: 'SPINDLE_IMAGE_TOO_LARGE',
