@@ -207,6 +207,44 @@ describe.each([
     expect(((await client.threads.getState(runId)).values as any).output).toEqual(EXPECTED);
   });
 
+  it.runIf(backend === 'PGlite')('a dropped runs.stream reconnects by itself and resumes after the last event it got', async () => {
+    // A fetch whose first stream breaks once two updates have arrived, as a dropped connection would.
+    let cut = true;
+    const requests: string[] = [];
+    const breaking: typeof fetch = async (url, init) => {
+      const lastEventId = new Headers(init?.headers).get('last-event-id');
+      requests.push(`${init?.method ?? 'GET'} ${new URL(String(url)).pathname}${lastEventId ? ` after ${lastEventId}` : ''}`);
+      const res = await fetch(url, init);
+      if (!cut || !String(url).endsWith('/runs/stream')) return res;
+      cut = false;
+      const reader = res.body!.getReader();
+      let seen = '';
+      const body = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          const { done, value } = await reader.read();
+          if (done) return controller.close();
+          controller.enqueue(value);
+          seen += new TextDecoder().decode(value);
+          if ((seen.match(/event: updates/g) ?? []).length >= 2) {
+            await reader.cancel();
+            controller.error(new TypeError('terminated'));
+          }
+        },
+      });
+      return new Response(body, { status: res.status, headers: res.headers });
+    };
+    const flaky = new Client({ apiUrl: api.url, apiKey: null, defaultHeaders: { 'x-api-key': api.password }, callerOptions: { fetch: breaking } });
+    const parts = await collect(flaky.runs.stream(null, 'demo', { input: { name: 'Ada' }, streamMode: 'updates' }));
+    expect(cut).toBe(false);
+    // The second request followed the Location header, sending the last event id it had.
+    expect(requests).toEqual(['POST /runs/stream', expect.stringMatching(/^GET \/threads\/[0-9a-f-]{36}\/runs\/[0-9a-f-]{36}\/stream after \d+$/)]);
+    // Every node's update once, in order, across the two connections.
+    const nodes = parts.filter((p) => p.event === 'updates').map((p) => Object.keys(p.data)[0]);
+    expect(nodes).toHaveLength(4);
+    expect(new Set(nodes).size).toBe(4);
+    expect([nodes[0], nodes[3]]).toEqual(['greet', 'report']);
+  });
+
   it('cancel stops a running run', async () => {
     const thread = await client.threads.create();
     const run = await client.runs.create(thread.thread_id, 'ticker', { input: { ms: 10_000 } });

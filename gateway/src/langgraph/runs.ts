@@ -119,6 +119,8 @@ export function runRoutes(deps: LanggraphDeps): FastifyPluginAsync {
     function stream(req: FastifyRequest, reply: FastifyReply, run: RunRecord, modes: StreamMode[], after: number, cancelOnDisconnect: boolean): void {
       reply.hijack();
       reply.raw.setHeader('content-location', runLocation(run));
+      // Where the SDK reconnects (with Last-Event-ID) when the stream drops: the same run, the same modes.
+      reply.raw.setHeader('location', `${runLocation(run)}/stream?${new URLSearchParams(modes.map((m) => ['stream_mode', m]))}`);
       const sse = openSse(followers, req.raw, reply.raw, 'spindle langgraph stream');
       if (!sse) return;
       if (after === 0) sse.send({ event: 'metadata', data: JSON.stringify({ run_id: run.id, attempt: 1 }) });
