@@ -7,6 +7,8 @@ export type { LoadedStack, StackEntry } from './stack.ts';
 export { buildFunction, buildFunctions, buildDir, readBuild, isBuildable } from './build.ts';
 export type { BuildOptions, BuildResult, BuildFunctionsOptions } from './build.ts';
 export { bundleProcess, stopBundler } from './process-bundle.ts';
+export { ensureWebApp, webSourceHash, WEB_SOURCES } from './web-app.ts';
+export type { WebAppOptions, WebAppResult } from './web-app.ts';
 export type { ProcessBundle, ProcessBundleOptions, ProcessBundleSpec } from './process-bundle.ts';
 export { deployFunctions, deployFunction, deployRequestFor } from './deploy.ts';
 export type { DeployResult, DeployFunctionsOptions } from './deploy.ts';
