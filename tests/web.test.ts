@@ -226,6 +226,20 @@ describe('web app', () => {
     expect(await alert.textContent()).toMatch(/Reading function "does-not-exist" failed \(404\): .*not deployed/);
   });
 
+  it('creates and removes a secret by name, never showing its value', async () => {
+    await open('/secrets');
+    const value = `v3ry-s3cret-${Date.now()}`;
+    await page.getByLabel('Name').fill('web-test-key');
+    await page.getByLabel('Value').fill(value);
+    await page.getByRole('button', { name: 'Create' }).click();
+    await page.getByRole('cell', { name: 'web-test-key' }).waitFor();
+    expect(await page.content()).not.toContain(value);
+    await page.getByRole('row', { name: /web-test-key/ }).getByRole('button', { name: 'Remove…' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Remove web-test-key' }).click();
+    await page.getByRole('status').filter({ hasText: 'Secret web-test-key removed.' }).waitFor();
+    expect(await (await api.system('GET', '/system/secrets')).json()).toEqual([]);
+  });
+
   it('passes an accessibility scan and saves a screenshot of every page at 1280 and 390 px, with no console errors', async () => {
     const pages: Array<[string, string]> = [
       ['overview', '/'],
