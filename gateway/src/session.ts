@@ -16,6 +16,8 @@ import { ForbiddenError, UnauthorizedError } from './errors.ts';
 export const SESSION_COOKIE = 'spindle_session';
 /** How long a session lasts (the cookie's Max-Age). */
 export const SESSION_TTL_MS = 12 * 3600 * 1000;
+/** Logged-out sessions remembered at most (until they expire); past it the oldest are forgotten first. */
+const MAX_REVOKED = 10_000;
 /** Methods that change nothing: no CSRF token needed. */
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -75,6 +77,8 @@ export function checkOrigin(headers: IncomingHttpHeaders): void {
 export class Sessions {
   readonly #signer: ReturnType<typeof fastifyCookie.signerFactory>;
   readonly #key: Buffer;
+  /** Tokens logged out on this gateway, with their expiry (ms): refused until then. */
+  readonly #revoked = new Map<string, number>();
 
   constructor(key: Buffer, readonly ttlMs = SESSION_TTL_MS) {
     this.#key = key;
@@ -93,8 +97,19 @@ export class Sessions {
     if (!cookie || cookie.length > 512) return null;
     const { valid, value } = this.#signer.unsign(cookie);
     const m = valid && value ? /^v1\.(\d{1,12})\.[A-Za-z0-9_-]{22}$/.exec(value) : null;
-    if (!m || Number(m[1]) * 1000 <= now) return null;
+    if (!m || Number(m[1]) * 1000 <= now || this.#revoked.has(value!)) return null;
     return { user: 'admin', csrf: this.#csrf(value!), expiresAt: new Date(Number(m[1]) * 1000).toISOString() };
+  }
+
+  /**
+   * Ends the session a cookie carries on this gateway (logout): it is refused from now on, here. Other gateways
+   * sharing the key accept it until it expires; nothing is kept across a restart.
+   */
+  revoke(cookie: string | undefined, now = Date.now()): void {
+    if (!this.read(cookie, now)) return;
+    const token = this.#signer.unsign(cookie!).value!;
+    for (const [t, expires] of this.#revoked) if (expires <= now || this.#revoked.size >= MAX_REVOKED) this.#revoked.delete(t);
+    this.#revoked.set(token, Number(token.split('.')[1]) * 1000);
   }
 
   /**

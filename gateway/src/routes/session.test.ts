@@ -148,5 +148,8 @@ describe('the session cookie on the API', () => {
     expect(out.statusCode).toBe(204);
     expect(String(out.headers['set-cookie'])).toMatch(/^spindle_session=;.*(Max-Age=0|Expires=Thu, 01 Jan 1970)/i);
     expect((await p.request({ method: 'GET', url: '/system/session', auth: false })).statusCode).toBe(401);
+    // A copy of the cookie kept after logout is refused by this gateway too.
+    expect((await p.request({ method: 'GET', url: '/system/functions', auth: false, headers: { cookie } })).statusCode).toBe(401);
+    expect((await login()).cookie).not.toBe(cookie);
   });
 });

@@ -55,7 +55,11 @@ export function sessionRoutes(deps: SessionRoutesDeps): FastifyPluginAsync {
 
     app.post('/system/logout', async (req, reply) => {
       // A logged-in browser's logout is a change like any other: it needs the CSRF token.
-      if (deps.sessions.read(sessionCookie(req.headers))) deps.sessions.authorize(req.headers, req.method);
+      const cookie = sessionCookie(req.headers);
+      if (deps.sessions.read(cookie)) {
+        deps.sessions.authorize(req.headers, req.method);
+        deps.sessions.revoke(cookie);
+      }
       return clear(req, reply).code(204).send();
     });
 
