@@ -26,8 +26,9 @@ function invalid(issue: SchemaIssue, cause?: unknown): never {
 
 /** Run inputs are checked against the graph's `input` schema with this, and so is the schema at deploy time. */
 function newAjv(): Ajv {
-  // One Ajv per schema: ids (`$id`) of different graphs, or of two versions of one, never collide.
-  return new Ajv({ allErrors: false, strict: false, logger: false });
+  // One Ajv per schema: ids (`$id`) of different graphs, or of two versions of one, never collide. useDefaults:
+  // a run's input gets the schema's `default`s for what it leaves out, before it is stored and mapped.
+  return new Ajv({ allErrors: false, strict: false, logger: false, useDefaults: true });
 }
 
 /**

@@ -24,6 +24,13 @@ describe('checkRunInput', () => {
     expect(failure(typed, null).message).toBe('field "input" must be object');
   });
 
+  it('fills in the schema\'s defaults for the fields the input leaves out', () => {
+    const withDefaults = graph({ type: 'object', properties: { voice: { type: 'string', default: 'slt' }, upscale: { type: 'boolean', default: false } } });
+    const input: Record<string, unknown> = { voice: 'awb' };
+    checkRunInput(withDefaults, input);
+    expect(input).toEqual({ voice: 'awb', upscale: false });
+  });
+
   it('checks two graphs (or versions) whose schemas share an $id', () => {
     const a = graph({ $id: 'spindle-test/shared', type: 'object', required: ['a'] });
     const b = graph({ $id: 'spindle-test/shared', type: 'object', required: ['b'] });
