@@ -1,4 +1,5 @@
 /** HTTP client for the gateway's OpenFaaS-compatible API (global fetch, basic auth on /system routes). */
+import { Readable } from 'node:stream';
 import type { DeployRequest, FunctionStatus } from '@spindle/schemas';
 import { AuthError, GatewayError, GatewayUnreachableError } from './errors.ts';
 import { bodyChunks, follow, type Reconnect } from './follow.ts';
@@ -58,6 +59,8 @@ interface RequestOptions {
   signal?: AbortSignal;
   /** Statuses returned to the caller instead of thrown. */
   allow?: number[];
+  /** A whole fetch init (a streamed body); the credentials are added to its headers. */
+  init?: RequestInit & { duplex?: 'half' };
 }
 
 /**
@@ -226,6 +229,23 @@ export class GatewayClient {
     return res.headers.get('x-call-id') ?? '';
   }
 
+  /**
+   * Uploads `body` (`size` bytes) to `POST /artifacts`, streamed; returns the key the gateway gave it.
+   * @example const { key } = await client.uploadArtifact(createReadStream('me.jpg'), size, 'image/jpeg');
+   */
+  async uploadArtifact(body: AsyncIterable<Uint8Array>, size: number, contentType: string, signal?: AbortSignal): Promise<{ key: string; size: number; contentType: string }> {
+    const stream = Readable.toWeb(Readable.from(body)) as unknown as ReadableStream<Uint8Array<ArrayBuffer>>;
+    // duplex: fetch's requirement for a streamed body; content-length lets the gateway refuse a file over its limit at once.
+    const init: RequestInit & { duplex: 'half' } = { method: 'POST', body: stream, duplex: 'half', signal, headers: { 'content-type': contentType, 'content-length': String(size) } };
+    const res = await this.#request('POST', '/artifacts', { init });
+    return (await res.json()) as { key: string; size: number; contentType: string };
+  }
+
+  /** `GET /artifacts/KEY`: the response, its body not yet read (404 is thrown as a GatewayError). */
+  downloadArtifact(key: string, signal?: AbortSignal): Promise<Response> {
+    return this.#request('GET', `/artifacts/${key.split('/').map(encodeURIComponent).join('/')}`, { signal });
+  }
+
   async #request(method: string, path: string, opts: RequestOptions = {}): Promise<Response> {
     const headers: Record<string, string> = { 'user-agent': 'spindle-cli', ...opts.headers };
     if (this.#auth) headers.authorization = this.#auth;
@@ -236,7 +256,8 @@ export class GatewayClient {
     }
     let res: Response;
     try {
-      res = await this.#fetch(`${this.url}${path}`, { method, headers, body: body as FetchBody, signal: opts.signal });
+      const init = opts.init ? { ...opts.init, headers: { ...headers, ...(opts.init.headers as Record<string, string>) } } : { method, headers, body: body as FetchBody, signal: opts.signal };
+      res = await this.#fetch(`${this.url}${path}`, init as RequestInit);
     } catch (err) {
       throw this.#networkError(err);
     }

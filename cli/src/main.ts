@@ -3,6 +3,7 @@ import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { CliError } from './errors.ts';
 import { processIo, type CliIo } from './io.ts';
+import { register as registerArtifacts } from './commands/artifacts.ts';
 import { register as registerBuild } from './commands/build.ts';
 import { register as registerDeploy } from './commands/deploy.ts';
 import { register as registerDescribe } from './commands/describe.ts';
@@ -47,6 +48,7 @@ export function createProgram(io: CliIo): Command {
     registerQueueWorker,
     registerRun,
     registerRuns,
+    registerArtifacts,
   ]) {
     register(program, io);
   }

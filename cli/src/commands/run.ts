@@ -1,8 +1,13 @@
-/** `spindle run GRAPH [--input FILE|-|JSON] [--data JSON] [--follow]`: start a run, show a live line per node, print the output. */
+/**
+ * `spindle run GRAPH [--input FILE|-|JSON] [--data JSON] [--file field=path]... [--follow] [--download DIR]`: upload
+ * files as artifacts (their keys go into the input), start a run, show a live line per node, print the output, and
+ * download the media it names.
+ */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { RunEvent } from '@spindle/schemas';
+import { downloadOutputs, fileFlags, setField, uploadFile } from '../artifacts.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { reconnectingLine } from '../follow.ts';
 import { followRun, getGraph, getRun, startRun } from '../graphs.ts';
@@ -80,15 +85,23 @@ export function register(program: Command, io: CliIo): void {
     .option('-i, --input <file|json>', "the run input: a JSON file, - for stdin, or inline JSON ('{\"name\":\"Ada\"}')")
     .option('-d, --data <json>', 'the run input as inline JSON')
     .option('--follow', 'show a live line per node while the run goes (reconnecting, without losing an event, when the connection drops)')
-    .action(async (graph: string, flags: { input?: string; data?: string; follow?: boolean; gateway?: string; yaml: string }) => {
+    .option('--file <field=path>', 'upload a local file as an artifact and put its key at this input field (repeatable)', (v: string, all: string[]) => [...all, v], [])
+    .option('--download <dir>', 'after the run, download every artifact its output names (videos, audio, images) into this folder')
+    .action(async (graph: string, flags: { input?: string; data?: string; follow?: boolean; file: string[]; download?: string; gateway?: string; yaml: string }) => {
       const ctx = new CommandContext(io, flags);
       const client = await ctx.client();
+      const files = fileFlags(flags.file);
       let input = await readInput(io, flags.input, flags.data);
-      if (input === undefined) input = (await getGraph(client, graph)).example ?? null;
+      if (input === undefined && files.length === 0) input = (await getGraph(client, graph)).example ?? null;
+      for (const { field, path } of files) input = setField(input, field, await uploadFile(client, io, path));
+      const finish = async (output: unknown) => {
+        println(io, JSON.stringify(output, null, 2));
+        if (flags.download) await downloadOutputs(client, io, output, resolve(io.cwd, flags.download));
+      };
       if (!flags.follow) {
         const run = await startRun(client, graph, input, true);
         if (run.status !== 'succeeded') throw new CliError('SPINDLE_CLI_RUN_FAILED', `run ${run.runId} ${run.status}: ${run.error ?? ''}`);
-        return println(io, JSON.stringify(run.output, null, 2));
+        return finish(run.output);
       }
       const started = await startRun(client, graph, input);
       eprintln(io, `run ${started.runId} of ${graph}`);
@@ -96,6 +109,6 @@ export function register(program: Command, io: CliIo): void {
       for await (const e of followRun(client, started.runId, { onReconnect: (r) => lines.note(reconnectingLine(r)) })) lines.update(e);
       const run = await getRun(client, started.runId);
       if (run.status !== 'succeeded') throw new CliError('SPINDLE_CLI_RUN_FAILED', `run ${run.runId} ${run.status}: ${run.error ?? ''}`);
-      println(io, JSON.stringify(run.output, null, 2));
+      await finish(run.output);
     });
 }
