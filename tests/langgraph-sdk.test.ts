@@ -256,6 +256,18 @@ describe.each([
     expect((await client.threads.get(thread.thread_id)).status).toBe('idle');
     const parts = await collect(client.runs.joinStream(thread.thread_id, run.run_id));
     expect(parts.at(-1)).toMatchObject({ event: 'error', data: { error: 'UserInterrupt' } });
+
+    // onDisconnect 'cancel': a streaming caller that leaves cancels its run.
+    const leave = new AbortController();
+    let left = '';
+    for await (const part of client.runs.stream(null, 'ticker', { input: { ms: 10_000 }, onDisconnect: 'cancel', signal: leave.signal })) {
+      if (part.event === 'metadata') {
+        left = part.data.run_id;
+        leave.abort();
+      }
+    }
+    for (let i = 0; i < 100 && (await client.runs.get(left, left)).status !== 'interrupted'; i++) await new Promise((r) => setTimeout(r, 50));
+    expect((await client.runs.get(left, left)).status).toBe('interrupted');
   });
 
   it('errors the SDK raises: unknown assistant 404, bad input 422 naming the field, unknown thread 404', async () => {
