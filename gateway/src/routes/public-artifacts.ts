@@ -70,8 +70,9 @@ export function publicArtifactRoutes(blobs: BlobStore, maxBytes: number): Fastif
         const stored = await storeUpload(blobs, req.raw, req.headers['content-type'], maxBytes);
         return reply.code(201).send(stored);
       } catch (err) {
-        // The rest of a refused body is not read: close the connection after the answer.
-        if (err instanceof ArtifactTooLargeError) reply.header('connection', 'close');
+        // A body that declared its size is read to its end by node after the answer (the client, still sending,
+        // then reads the 413 instead of a broken pipe); one without a size could go on for ever, so it is cut.
+        if (err instanceof ArtifactTooLargeError && req.headers['content-length'] === undefined) reply.header('connection', 'close');
         throw err;
       }
     });
