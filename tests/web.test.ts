@@ -64,17 +64,19 @@ beforeAll(async () => {
   // What `spindle start` does once its build is ready.
   expect(started.platform.web.use(app.dir).kind).toBe('ready');
   ui = `${api.url}/ui`;
-  const runnerStarted = startRunner(redis.prefix).then((r) => (runner = r));
+  // The runner loads matte (ISNet's warm-up is the slow part) while the control functions deploy.
+  const matte = startRunner(redis.prefix).then((r) => {
+    runner = r;
+    return deployGpu(api, 'matte', 'matte');
+  });
   // greet publishes its input schema as the annotation the app reads (what `spindle deploy` would send).
   const annotations = { 'com.spindle.input-schema': JSON.stringify(greet.input) };
-  for (const [service, fn, extra] of [['greet', 'greet', { annotations }], ['shout', 'shout', {}], ['wordcount', 'wordcount', {}], ['report', 'report', {}], ['tick', 'tick', {}]] as const) {
-    expect((await api.deploy(service, fn, extra)).status).toBe(202);
-  }
-  for (const fn of ['greet', 'shout', 'wordcount', 'report', 'tick']) await api.waitReplicas(fn, 1, 30_000);
+  const control = [['greet', { annotations }], ['shout', {}], ['wordcount', {}], ['report', {}], ['tick', {}]] as const;
+  for (const res of await Promise.all(control.map(([fn, extra]) => api.deploy(fn, fn, extra)))) expect(res.status).toBe(202);
+  await Promise.all(control.map(([fn]) => api.waitReplicas(fn, 1, 30_000)));
   expect((await api.system('PUT', '/system/graphs/demo', demo)).status).toBe(201);
   expect((await api.system('PUT', '/system/graphs/ticks', ticks)).status).toBe(201);
-  await runnerStarted;
-  expect((await deployGpu(api, 'matte', 'matte')).status).toBe(202);
+  expect((await matte).status).toBe(202);
   browser = await launch();
   context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   problems = watchConsole(context, expected);
