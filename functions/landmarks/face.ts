@@ -5,7 +5,6 @@
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import * as faceapi from '@vladmandic/face-api/dist/face-api.node-wasm.js';
 import type { RawImage } from '../media/image.ts';
 import { wasmTf } from '../media/tfjs.ts';
 
@@ -27,14 +26,18 @@ export type FaceLandmarks = {
 const MIN_SCORE = 0.5;
 const MODEL_DIR = path.join(path.dirname(createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json')), 'model');
 
-let loaded: Promise<void> | undefined;
+type FaceApi = typeof import('@vladmandic/face-api/dist/face-api.node-wasm.js');
 
-/** Starts the backend and loads both nets (about 6 MB), once. */
-export function loadModels(): Promise<void> {
+let loaded: Promise<FaceApi> | undefined;
+
+/** Starts the backend and loads face-api and both nets (about 6 MB), once, on the first call. */
+export function loadModels(): Promise<FaceApi> {
   loaded ??= (async () => {
     await wasmTf();
+    const faceapi = await import('@vladmandic/face-api/dist/face-api.node-wasm.js');
     await faceapi.nets.ssdMobilenetv1.loadFromDisk(MODEL_DIR);
     await faceapi.nets.faceLandmark68Net.loadFromDisk(MODEL_DIR);
+    return faceapi;
   })();
   return loaded;
 }
@@ -65,7 +68,7 @@ export function shape(points: Point[], box: FaceLandmarks['box'], score: number,
 
 /** The most confident face in an RGB image, or null when there is none. */
 export async function detectFace(image: RawImage): Promise<FaceLandmarks | null> {
-  await loadModels();
+  const faceapi = await loadModels();
   const tf = await wasmTf();
   const input = tf.tensor3d(new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.byteLength), [image.height, image.width, image.channels], 'int32');
   try {
