@@ -20,6 +20,9 @@ export interface FunctionInfo {
   envVars?: Record<string, string>;
   secrets?: string[];
   queueDepth?: number;
+  /** The deployed version (1 for the first deploy) and when it was deployed (`createdAt` is the first deploy). */
+  version?: number;
+  deployedAt?: string;
   /** `control` (replica processes) or `gpu` (the GPU runner). */
   plane?: 'control' | 'gpu';
   /** The function's input JSON Schema, when the gateway knows it. */
@@ -177,7 +180,8 @@ export interface RunnerStatus {
   batches?: { count: number; items: number; maxSize: number; meanSize: number; sizes: Record<string, number> };
   jobs?: Record<string, number>;
   queueDepth?: Record<string, number>;
-  deadLetters?: number | unknown[];
+  /** Jobs dead-lettered after too many deliveries: how many, and the newest. */
+  deadLetters?: { count: number; recent: Array<{ id: string; callId: string | null; function: string | null; code: string | null; reason: string | null; deliveries: number; at: string }> };
 }
 
 export interface AsyncCall {
