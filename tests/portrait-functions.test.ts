@@ -151,12 +151,15 @@ describe('animate (deployed)', () => {
 });
 
 describe('upscale (deployed)', () => {
-  it('doubles an image, and refuses one over its size cap naming image', async () => {
+  it('doubles an image, passes it through when disabled, and refuses one over its size cap naming image', async () => {
     const crop = await sharp(await readFile(FACE_PHOTO)).extract({ left: 180, top: 80, width: 96, height: 96 }).png().toBuffer();
     const res = await call('upscale', { image: await upload(crop, 'image/png') });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect(res.body).toMatchObject({ width: 192, height: 192, scale: 2 });
     expect(await sharp(await download(res.body.image as string)).metadata()).toMatchObject({ width: 192, height: 192, format: 'png' });
+    // Disabled, it answers the image itself (the graph's portrait node when the input does not ask for upscaling).
+    const key = await upload(crop, 'image/png');
+    expect(await call('upscale', { image: key, enabled: false })).toMatchObject({ status: 200, body: { image: key, width: 96, height: 96, scale: 1 } });
     const big = await call('upscale', { image: await upload(await sharp(await readFile(NO_FACE_PHOTO)).resize(800).png().toBuffer(), 'image/png') });
     expect(big.status).toBe(413);
     expect(big.body.error?.field).toBe('image');
