@@ -58,6 +58,8 @@ const SKIP: Record<string, string> = {
   'npm run dev:web': "Vite's dev server runs until Ctrl-C (tests/web.test.ts drives the built app in Chromium instead)",
   'git clone --branch 0.16.37 --depth 1 https://github.com/openfaas/faas-cli /tmp/faas-cli && cd /tmp/faas-cli': 'fetches faas-cli from GitHub (this machine reaches no network but npm and Debian)',
   'CGO_ENABLED=0 GOFLAGS=-mod=vendor go build -ldflags "-s -w -X github.com/openfaas/faas-cli/version.Version=0.16.37" -o /usr/local/bin/faas-cli .': 'builds the faas-cli the line above fetched',
+  'npx spindle run talking-portrait --file portrait=/usr/lib/python3/dist-packages/skimage/data/astronaut.png --data \'{"prompt":"the history of tea","sentences":2}\' --follow --download out':
+    'tests/pipeline.test.ts runs this command (the real CLI, the whole graph, the MP4 checked frame by frame); here it would be a second full pipeline run',
 };
 // Deploying: what needs a Docker engine, a Kubernetes cluster or an OpenFaaS cluster (none is on these machines).
 for (const c of COMMANDS) {
@@ -95,6 +97,9 @@ const CHECKS: Array<[RegExp, (out: { stdout: string; stderr: string }, project: 
     },
   ],
   [/spindle run demo/, ({ stdout }) => expect(JSON.parse(stdout)).toEqual({ summary: 'HELLO, ADA! (2 words)' })],
+  [/\/artifacts$/, ({ stdout }) => expect(JSON.parse(stdout)).toMatchObject({ key: expect.stringMatching(/^uploads\/[0-9a-f]{64}\.png$/), contentType: 'image/png' })],
+  [/\/function\/script$/, ({ stdout }) => expect(JSON.parse(stdout)).toMatchObject({ generator: 'grammar', seed: 7, narration: expect.stringContaining('the history of tea') })],
+  [/\/function\/tts$/, ({ stdout }) => expect(JSON.parse(stdout)).toMatchObject({ audio: expect.stringMatching(/^speech\/.+\.wav$/), sampleRate: 16000, voice: 'slt' })],
   [/faas-cli invoke greet$/, ({ stdout }) => expect(JSON.parse(stdout)).toEqual({ greeting: 'Hello, Ada!' })],
   [/faas-cli list$/, ({ stdout }) => expect(stdout).toMatch(/^greet\s/m)],
   [/async-function\/echo$/, ({ stdout }) => expect(stdout).toMatch(/^HTTP\/1\.1 202[\s\S]*^x-call-id: /im)],
