@@ -1,7 +1,7 @@
 /** Backgrounds and compositing: outside the matte the background exactly, inside the cut-out; a still pose changes nothing. */
 import { describe, expect, it } from 'vitest';
-import { compositeRegion, compositeTransformed, gradientBackground, parseColor, solidBackground } from './composite.ts';
-import { blinkTrack, mouthTrack, sway } from './motion.ts';
+import { compositeRegion, compositeTransformed, gradientBackground, parseColor, reachableSpans, solidBackground } from './composite.ts';
+import { blinkTrack, mouthTrack, sway, swayReach } from './motion.ts';
 
 describe('backgrounds', () => {
   it('fills a colour and a vertical two-colour gradient', () => {
@@ -38,6 +38,29 @@ describe('compositing', () => {
     compositeTransformed(layer, bg, b, W, W, { angle: 0, dx: 1, dy: 0 }, [4, 8]);
     expect(Array.from(b.slice(3 * 3, 4 * 3))).toEqual([200, 100, 50]);
     expect(Array.from(b.slice(0, 3))).toEqual([0, 0, 255]);
+  });
+});
+
+describe('swaying within reachable spans', () => {
+  it('draws the same frames as drawing every pixel', () => {
+    const W = 64;
+    // A disc of cut-out on a transparent layer: most of each row never shows anything but the background.
+    const layer = new Uint8Array(W * W * 4);
+    for (let y = 0; y < W; y++) {
+      for (let x = 0; x < W; x++) if ((x - 30) ** 2 + (y - 36) ** 2 < 15 ** 2) layer.set([(x * 4) & 255, (y * 4) & 255, 90, 255], (y * W + x) * 4);
+    }
+    const bg = gradientBackground('#000000', '#ffffff', W, W);
+    const pivot: [number, number] = [30, 60];
+    const spans = reachableSpans(layer, W, W, Math.ceil(swayReach(2, Math.hypot(64, 64))) + 2);
+    expect([spans[0], spans[1]]).toEqual([0, 0]); // row 0 is beyond reach: nothing to draw
+    expect(spans[36 * 2 + 1] - spans[36 * 2]).toBeLessThan(W);
+    for (const t of [0, 1.3, 2.9, 4.4]) {
+      const all = new Uint8Array(W * W * 3);
+      compositeTransformed(layer, bg, all, W, W, sway(t, 2), pivot);
+      const some = Uint8Array.from(bg);
+      compositeTransformed(layer, bg, some, W, W, sway(t, 2), pivot, spans);
+      expect(some).toEqual(all);
+    }
   });
 });
 

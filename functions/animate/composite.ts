@@ -72,11 +72,47 @@ export function compositeRegion(layer: Uint8Array, bg: Uint8Array, out: Uint8Arr
 }
 
 /**
+ * Per output row, the columns [from, to) that a layer moved by at most `margin` px can reach: its opaque span
+ * in the rows within `margin`, widened by `margin`. Other pixels only ever show the background.
+ */
+export function reachableSpans(layer: Uint8Array, width: number, height: number, margin: number): Int32Array {
+  const own = new Int32Array(height * 2);
+  for (let y = 0; y < height; y++) {
+    let from = width;
+    let to = 0;
+    for (let x = 0; x < width; x++) {
+      if (layer[(y * width + x) * 4 + 3] === 0) continue;
+      if (x < from) from = x;
+      to = x + 1;
+    }
+    own[y * 2] = from;
+    own[y * 2 + 1] = to;
+  }
+  const spans = new Int32Array(height * 2);
+  for (let y = 0; y < height; y++) {
+    let from = width;
+    let to = 0;
+    for (let r = Math.max(0, y - margin); r <= Math.min(height - 1, y + margin); r++) {
+      if (own[r * 2] < from) from = own[r * 2];
+      if (own[r * 2 + 1] > to) to = own[r * 2 + 1];
+    }
+    // An empty row stays [0, 0).
+    if (to > 0) {
+      spans[y * 2] = Math.max(0, from - margin);
+      spans[y * 2 + 1] = Math.min(width, to + margin);
+    }
+  }
+  return spans;
+}
+
+/**
  * Lays `layer`, turned by `pose.angle` about `pivot` and shifted by (dx, dy), over `bg` into `out`: each output
  * pixel samples the layer bilinearly at its inverse-transformed position (transparent outside the layer).
  * Colours are weighted by alpha, so a transparent neighbour adds no colour; inner pixels skip the edge checks.
+ * With `spans` (reachableSpans) only those columns of each row are drawn: `out` must already hold the
+ * background elsewhere.
  */
-export function compositeTransformed(layer: Uint8Array, bg: Uint8Array, out: Uint8Array, width: number, height: number, pose: Pose, pivot: [number, number]): void {
+export function compositeTransformed(layer: Uint8Array, bg: Uint8Array, out: Uint8Array, width: number, height: number, pose: Pose, pivot: [number, number], spans?: Int32Array): void {
   const cos = Math.cos(pose.angle);
   const sin = Math.sin(pose.angle);
   const [px, py] = pivot;
@@ -84,9 +120,11 @@ export function compositeTransformed(layer: Uint8Array, bg: Uint8Array, out: Uin
   for (let y = 0; y < height; y++) {
     // Inverse: q = R(−angle) · (p − pivot − d) + pivot, stepped along the row.
     const ry = y - py - pose.dy;
-    let qx = cos * (-px - pose.dx) + sin * ry + px;
-    let qy = -sin * (-px - pose.dx) + cos * ry + py;
-    for (let x = 0; x < width; x++, qx += cos, qy -= sin) {
+    const from = spans ? spans[y * 2] : 0;
+    const to = spans ? spans[y * 2 + 1] : width;
+    let qx = cos * (from - px - pose.dx) + sin * ry + px;
+    let qy = -sin * (from - px - pose.dx) + cos * ry + py;
+    for (let x = from; x < to; x++, qx += cos, qy -= sin) {
       const o = (y * width + x) * 3;
       const x0 = Math.floor(qx);
       const y0 = Math.floor(qy);

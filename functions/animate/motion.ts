@@ -73,14 +73,24 @@ export interface Pose {
   dy: number;
 }
 
+/** At sway amount 1: the largest turn (radians) and sideways and vertical shifts (px). */
+const MAX_ANGLE = (0.8 * Math.PI) / 180;
+const MAX_DX = 1.5;
+const MAX_DY = 1.0;
+
 /**
  * The sway at time t: at amount 1, at most 0.8° of rotation and 1.5 px / 1 px of shift, over 5–7 s periods.
  * @example sway(2.5, 1) // { angle: …, dx: …, dy: … }
  */
 export function sway(t: number, amount: number): Pose {
   return {
-    angle: amount * ((0.8 * Math.PI) / 180) * Math.sin((2 * Math.PI * t) / 6.7),
-    dx: amount * 1.5 * Math.sin((2 * Math.PI * t) / 5.3 + 1),
-    dy: amount * 1.0 * Math.sin((2 * Math.PI * t) / 7.1 + 2),
+    angle: amount * MAX_ANGLE * Math.sin((2 * Math.PI * t) / 6.7),
+    dx: amount * MAX_DX * Math.sin((2 * Math.PI * t) / 5.3 + 1),
+    dy: amount * MAX_DY * Math.sin((2 * Math.PI * t) / 7.1 + 2),
   };
+}
+
+/** The farthest the sway at `amount` can move a point `radius` px from its pivot, px. */
+export function swayReach(amount: number, radius: number): number {
+  return amount * (MAX_ANGLE * radius + Math.hypot(MAX_DX, MAX_DY));
 }

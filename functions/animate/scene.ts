@@ -5,8 +5,8 @@
  */
 import sharp from 'sharp';
 import type { RawImage } from '../media/image.ts';
-import { compositeRegion, compositeTransformed } from './composite.ts';
-import { sway, type Pose } from './motion.ts';
+import { compositeRegion, compositeTransformed, reachableSpans } from './composite.ts';
+import { sway, swayReach, type Pose } from './motion.ts';
 import { eyeRig, mouthRig, warpEye, warpMouth, type EyeRig, type MouthRig, type Point } from './warp.ts';
 
 /** A box in output pixels. */
@@ -93,11 +93,14 @@ export async function renderFrames(scene: Scene, bg: Uint8Array, tracks: Tracks,
   compositeRegion(layer, bg, out, size, 0, 0, size, size);
   const frames = tracks.open.length;
   const still: Pose = { angle: 0, dx: 0, dy: 0 };
+  // Rows' columns the swaying cut-out can reach (its turn at the corner farthest from the pivot, plus its shift).
+  const far = Math.max(...[0, size].flatMap((x) => [0, size].map((y) => Math.hypot(x - scene.pivot[0], y - scene.pivot[1]))));
+  const spans = tracks.sway > 0 ? reachableSpans(base, size, size, Math.ceil(swayReach(tracks.sway, far)) + 2) : undefined;
   for (let f = 0; f < frames; f++) {
     warpMouth(mouth, base, layer, size, size, tracks.open[f], tracks.width[f]);
     for (const eye of eyes) warpEye(eye, base, layer, size, size, tracks.blink[f]);
     const pose = tracks.sway > 0 ? sway(f / tracks.fps, tracks.sway) : still;
-    if (tracks.sway > 0) compositeTransformed(layer, bg, out, size, size, pose, scene.pivot);
+    if (tracks.sway > 0) compositeTransformed(layer, bg, out, size, size, pose, scene.pivot, spans);
     else for (const r of [mouth, ...eyes]) compositeRegion(layer, bg, out, size, r.x0, r.y0, r.w, r.h);
     await onFrame(out, f);
   }
