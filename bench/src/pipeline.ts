@@ -21,8 +21,8 @@ import { describeMachine } from './machine.ts';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const FACE = process.env.BENCH_FACE ?? '/usr/lib/python3/dist-packages/skimage/data/astronaut.png';
 const WARM_RUNS = Number(process.env.BENCH_PIPELINE_RUNS ?? 2);
-// Four grammar sentences about this subject: about 10 s with Flite's slt voice.
-const INPUT = { prompt: 'the quiet beauty of mountain lakes at dawn', sentences: 4, seed: 3, voice: 'slt', background: { gradient: ['#1b2a41', '#3c6e71'] } };
+// Three grammar sentences about this subject: about 11 s with Flite's slt voice.
+const INPUT = { prompt: 'the quiet beauty of mountain lakes at dawn', sentences: 3, seed: 3, voice: 'slt', background: { gradient: ['#1b2a41', '#3c6e71'] } };
 const NODES = ['script', 'tts', 'vad', 'portrait', 'matte', 'landmarks', 'animate', 'render'];
 
 /** RSS (kB) of `root` and all its descendants, from /proc. */
