@@ -42,10 +42,12 @@ beforeAll(async () => {
   const started = await startPlatform();
   api = started.api;
   stop = started.stop;
-  for (const name of ['landmarks', 'animate', 'upscale']) {
-    const res = await api.deploy(name, name);
-    expect(res.status, await res.clone().text()).toBe(202);
-  }
+  await Promise.all(
+    ['landmarks', 'animate', 'upscale'].map(async (name) => {
+      const res = await api.deploy(name, name);
+      expect(res.status, await res.clone().text()).toBe(202);
+    }),
+  );
 }, 120_000);
 afterAll(() => stop?.());
 
