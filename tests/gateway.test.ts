@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Platform } from '@spindle/gateway';
 import { startPlatform, type Api } from './harness.ts';
 import { parseSse } from './sse.ts';
+import fixtureGreet from '../functions/greet/handler.ts';
 
 let api: Api;
 let stop: () => Promise<void>;
@@ -160,6 +161,11 @@ describe('management API', () => {
     expect(new Date(echo.createdAt).getTime()).toBeGreaterThan(0);
     const one = await (await api.system('GET', '/system/function/echo?namespace=openfaas-fn')).json();
     expect(one.name).toBe('echo');
+    // A raw-body function has no schemas; a JSON one reports its own when a replica gets ready (the web app's form).
+    expect(one.inputSchema).toBeUndefined();
+    const greet = await (await api.system('GET', '/system/function/greet')).json();
+    expect(greet.inputSchema).toEqual(fixtureGreet.input);
+    expect(greet.outputSchema).toEqual(fixtureGreet.output);
     expect((await api.system('GET', '/system/function/missing')).status).toBe(404);
     expect(await (await api.system('GET', '/system/namespaces')).json()).toEqual(['openfaas-fn']);
     const info = await (await api.system('GET', '/system/info')).json();

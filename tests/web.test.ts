@@ -10,7 +10,6 @@ import { loadavg } from 'node:os';
 import sharp from 'sharp';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import greet from '../functions/greet/handler.ts';
 import { ensureWebApp } from '../cli/src/web-app.ts';
 import { startPlatform, uniqueName, type Api } from './harness.ts';
 import { deployGpu, loaded, redisPrefix, startRunner, waitRunner, type RunnerProc } from './gpu-harness.ts';
@@ -69,9 +68,8 @@ beforeAll(async () => {
     runner = r;
     return deployGpu(api, 'matte', 'matte');
   });
-  // greet publishes its input schema as the annotation the app reads (what `spindle deploy` would send).
-  const annotations = { 'com.spindle.input-schema': JSON.stringify(greet.input) };
-  const control = [['greet', { annotations }], ['shout', {}], ['wordcount', {}], ['report', {}], ['tick', {}]] as const;
+  // greet's replica reports its input schema at ready; the gateway's status carries it to the form.
+  const control = [['greet', {}], ['shout', {}], ['wordcount', {}], ['report', {}], ['tick', {}]] as const;
   for (const res of await Promise.all(control.map(([fn, extra]) => api.deploy(fn, fn, extra)))) expect(res.status).toBe(202);
   await Promise.all(control.map(([fn]) => api.waitReplicas(fn, 1, 30_000)));
   expect((await api.system('PUT', '/system/graphs/demo', demo)).status).toBe(201);

@@ -175,6 +175,7 @@ export class FunctionService {
     const { spec } = fn.record;
     const counts = fn.provider.status(name) ?? { replicas: 0, availableReplicas: 0 };
     const queueDepth = fn.provider.queueDepth ? await fn.provider.queueDepth(name) : undefined;
+    const schemas = fn.provider.schemas?.(name);
     return {
       name,
       image: spec.image,
@@ -196,6 +197,8 @@ export class FunctionService {
       plane: fn.plane,
       version: fn.record.version,
       deployedAt: fn.record.updatedAt.toISOString(),
+      ...(schemas?.input && { inputSchema: schemas.input }),
+      ...(schemas?.output && { outputSchema: schemas.output }),
     };
   }
 

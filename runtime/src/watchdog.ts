@@ -67,6 +67,12 @@ export function execTimeout(value: string | undefined, fallbackMs = 60_000): num
   return ms;
 }
 
+/** The definition's input and output JSON Schemas as the replica reports them at ready: null when absent or over 64 KiB. */
+export function reportableSchemas(definition: AnyFunctionDefinition): { input: object | null; output: object | null } {
+  const small = (schema: unknown) => (schema && typeof schema === 'object' && JSON.stringify(schema).length <= 65_536 ? (schema as object) : null);
+  return { input: small(definition.input), output: small(definition.output) };
+}
+
 /** Starts the replica's HTTP server and resolves once it listens. Health at `/_/health`, readiness at `/_/ready`. */
 export async function serve(definition: AnyFunctionDefinition, options: ServeOptions = {}): Promise<void> {
   const env: ReplicaEnv = {
@@ -166,7 +172,8 @@ export async function serve(definition: AnyFunctionDefinition, options: ServeOpt
   await new Promise<void>((resolve) => server.listen(port, host, resolve));
   const address = server.address() as AddressInfo;
   quickInfo(base, { port: address.port }, 'listening');
-  process.send?.({ type: 'ready', port: address.port });
+  // The gateway shows the schemas (function status, the web app's Invoke form); a huge one is left out.
+  process.send?.({ type: 'ready', port: address.port, schemas: reportableSchemas(definition) });
 
   // Drain on SIGTERM: stop taking new work, finish what is in flight, then exit.
   process.once('SIGTERM', () => {

@@ -97,6 +97,9 @@ export const functionStatusSchema = {
     version: { type: 'integer' },
     /** Spindle: when the current version was deployed (createdAt is the first deploy). */
     deployedAt: { type: 'string' },
+    /** Spindle: the input and output JSON Schemas the function's replicas report (absent for raw-body functions and before a replica was ready). */
+    inputSchema: { type: 'object' },
+    outputSchema: { type: 'object' },
     usage: { type: 'object' },
   },
   additionalProperties: false,

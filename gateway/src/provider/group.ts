@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { backoffDelay, type Backoff } from '@spindle/schemas';
-import type { ProviderFunctionSpec } from './types.ts';
+import type { FunctionSchemas, ProviderFunctionSpec } from './types.ts';
 import type { Replica } from './replica.ts';
 
 /** Builds a replica process for a spec (the provider supplies env, cwd and logging). */
@@ -29,6 +29,8 @@ export class FunctionGroup extends EventEmitter {
   /** Pending restarts and the version each will start, so a version waiting for one is still "running". */
   private readonly restartTimers = new Map<NodeJS.Timeout, number>();
   private readonly specOf = new WeakMap<Replica, ProviderFunctionSpec>();
+  /** The schemas the current version's replicas reported at ready (kept while scaled to zero); null before one was ready. */
+  schemas: FunctionSchemas | null = null;
   /** Old-version replicas that hold a serving slot during a stalled rollout: replaced when they die. */
   private readonly keepers = new WeakSet<Replica>();
   spec: ProviderFunctionSpec;
@@ -135,6 +137,7 @@ export class FunctionGroup extends EventEmitter {
     this.specOf.set(replica, spec);
     (spec.version === this.spec.version ? this.current : this.previous).push(replica);
     replica.on('ready', () => {
+      if (spec.version === this.spec.version) this.schemas = replica.schemas;
       this.emit('ready');
       this.retireWhenReady();
     });

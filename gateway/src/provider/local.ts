@@ -13,7 +13,7 @@ import { FunctionGroup } from './group.ts';
 import { cpuSeconds } from './proc.ts';
 import { SpareProcess, spareCanRun } from './spare.ts';
 import { Replica } from './replica.ts';
-import type { AnswerSink, ProgressEvent, Provider, ProviderCall, ProviderFunctionSpec, ReplicaStatus } from './types.ts';
+import type { AnswerSink, FunctionSchemas, ProgressEvent, Provider, ProviderCall, ProviderFunctionSpec, ReplicaStatus } from './types.ts';
 
 /** A replica chosen for one call; `release()` once the call is over. */
 interface Lease {
@@ -103,6 +103,10 @@ export class LocalProvider implements Provider {
 
   status(name: string): ReplicaStatus | null {
     return this.groups.get(name)?.status() ?? null;
+  }
+
+  schemas(name: string): FunctionSchemas | null {
+    return this.groups.get(name)?.schemas ?? null;
   }
 
   /** CPU seconds of each replica process of `name` that is serving or draining (from /proc; empty elsewhere). */

@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import type { Logger } from 'pino';
 import { Pool } from 'undici';
 import type { LogHub } from '../logs.ts';
-import type { ProgressEvent } from './types.ts';
+import { type FunctionSchemas, functionSchemas, type ProgressEvent } from './types.ts';
 
 export type ReplicaState = 'starting' | 'ready' | 'draining' | 'stopped';
 
@@ -39,6 +39,8 @@ export class Replica extends EventEmitter {
   readonly startedAt = Date.now();
   /** When the replica became routable; null while starting (or if it never did). */
   readyAt: number | null = null;
+  /** The input/output JSON Schemas the watchdog reported at ready (null: none, e.g. a raw-body function). */
+  schemas: FunctionSchemas = { input: null, output: null };
   /** True when the replica was killed for not reporting ready within its start timeout. */
   startTimedOut = false;
   private child: ChildProcess | null = null;
@@ -78,7 +80,7 @@ export class Replica extends EventEmitter {
     for (const stream of [child.stdout!, child.stderr!]) {
       createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => opts.logs.push(opts.name, this.id, line));
     }
-    child.on('message', (msg: { type?: string; port?: number; callId?: string; fraction?: number; message?: string | null }) => {
+    child.on('message', (msg: { type?: string; port?: number; callId?: string; fraction?: number; message?: string | null; schemas?: unknown }) => {
       if (msg?.type === 'ready' && typeof msg.port === 'number' && this.state === 'starting') {
         this.pool = new Pool(`http://127.0.0.1:${msg.port}`, {
           connections: 256,
@@ -88,6 +90,7 @@ export class Replica extends EventEmitter {
         });
         this.state = 'ready';
         this.readyAt = Date.now();
+        this.schemas = functionSchemas(msg.schemas);
         this.clearStartTimer();
         this.emit('ready');
       } else if (msg?.type === 'progress' && typeof msg.callId === 'string') {

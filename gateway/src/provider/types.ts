@@ -52,6 +52,19 @@ export interface ProviderCall {
 /** Answer head → where its body goes. Called at most once per call, before any body byte. */
 export type AnswerSink = (status: number, headers: Record<string, string | string[] | undefined>) => Writable;
 
+/** A function's JSON Schemas as its replica reports them (null: the function takes or gives raw bytes). */
+export interface FunctionSchemas {
+  input: Record<string, unknown> | null;
+  output: Record<string, unknown> | null;
+}
+
+/** The `schemas` of a replica's ready message, checked: anything that is not a plain object is null. */
+export function functionSchemas(reported: unknown): FunctionSchemas {
+  const r = (reported ?? {}) as { input?: unknown; output?: unknown };
+  const plain = (v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null);
+  return { input: plain(r.input), output: plain(r.output) };
+}
+
 /** Replica counts as OpenFaaS reports them. */
 export interface ReplicaStatus {
   replicas: number;
@@ -79,6 +92,8 @@ export interface Provider {
   status(name: string): ReplicaStatus | null;
   /** Jobs queued or running for `name`: what a provider without replicas (the GPU runner) reports instead. */
   queueDepth?(name: string): Promise<number>;
+  /** The input/output JSON Schemas the function's current version reported when a replica got ready; null before any did. */
+  schemas?(name: string): FunctionSchemas | null;
   /** CPU seconds each live replica of `name` has used since it started (the autoscaler's `cpu` type). */
   replicaCpu?(name: string): Promise<Array<{ id: string; cpuSeconds: number }>>;
   /**
