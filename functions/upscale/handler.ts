@@ -4,7 +4,7 @@ import { readArtifact } from '../media/artifact.ts';
 import { decodeImage, encodePng } from '../media/image.ts';
 import { upscale } from './esrgan.ts';
 
-/** The largest input: 512 × 512 takes tens of seconds on two CPU cores (README: the talking-portrait pipeline). */
+/** The largest input: ×2 of 512 × 512 takes about 10 s of one core here (tfjs WASM has no threads under Node). */
 export const MAX_PIXELS = 512 * 512;
 
 export default defineFunction({
