@@ -125,28 +125,37 @@ export function runRoutes(deps: LanggraphDeps): FastifyPluginAsync {
       if (!sse) return;
       if (after === 0) sse.send({ event: 'metadata', data: JSON.stringify({ run_id: run.id, attempt: 1 }) });
       const translator = new RunTranslator(run, modes, states);
-      let chain = Promise.resolve();
       let finished = false;
+      let failed = false;
+      // One link per event, each with its own catch: a failed read (a database blip) ends this stream with an
+      // error event, never an unhandled rejection, and the links after it do nothing.
+      let chain = Promise.resolve();
+      const step = (work: () => Promise<void> | void) => {
+        chain = chain
+          .then(() => (failed ? undefined : work()))
+          .catch((err: unknown) => {
+            if (failed) return;
+            failed = true;
+            req.log.error({ err, runId: run.id }, 'streaming a run to a LangGraph client failed');
+            sse.send({ event: 'error', data: JSON.stringify({ error: 'InternalError', message: 'the stream failed; the gateway log has the details' }) });
+            sse.end();
+          });
+      };
       const stop = events.subscribe(
         run.id,
         0,
         (e) => {
           // Every event goes through the translator (values build up from the first event); only those after `after` are sent.
-          chain = chain.then(async () => {
+          step(async () => {
             const parts = await translator.parts(e);
             if (e.seq > after) for (const p of parts) sse.send({ ...(p.id && { id: p.id }), event: p.event, data: JSON.stringify(p.data) });
           });
         },
         () => {
           finished = true;
-          chain = chain.then(() => sse.end());
+          step(() => sse.end());
         },
       );
-      chain = chain.catch((err) => {
-        req.log.error({ err, runId: run.id }, 'streaming a run to a LangGraph client failed');
-        sse.send({ event: 'error', data: JSON.stringify({ error: 'InternalError', message: 'the stream failed; the gateway log has the details' }) });
-        sse.end();
-      });
       sse.onClose(() => {
         stop();
         if (!finished && cancelOnDisconnect) void executor.cancel(run.id).catch(() => {});
