@@ -1,24 +1,15 @@
 /** Admin credentials for the management API (basic auth as `admin`, or the password as a bearer token or `x-api-key`), password from the environment or the data dir. */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readOrCreatePrivate } from './data-dir.ts';
 import { UnauthorizedError } from './errors.ts';
 import { sessionCookie, type Sessions } from './session.ts';
 
 /** Returns `SPINDLE_ADMIN_PASSWORD` if given, else the one in `<dataDir>/admin-password`, generating it (mode 0600) on first start. */
 export async function loadAdminPassword(dataDir: string, fromEnv: string | undefined): Promise<string> {
   if (fromEnv) return fromEnv;
-  const file = join(dataDir, 'admin-password');
-  try {
-    return (await readFile(file, 'utf8')).trim();
-  } catch {
-    const password = randomBytes(18).toString('base64url');
-    await writeFile(file, `${password}\n`, { mode: 0o600, flag: 'wx' }).catch(async (err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EEXIST') throw err;
-    });
-    return (await readFile(file, 'utf8')).trim();
-  }
+  return readOrCreatePrivate(join(dataDir, 'admin-password'), () => randomBytes(18).toString('base64url'));
 }
 
 const digest = (s: string) => createHash('sha256').update(s).digest();

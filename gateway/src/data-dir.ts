@@ -1,5 +1,6 @@
 /** The data dir is its owner's alone: folders 0700, files 0600, whoever writes them. */
-import { chmod, lstat, mkdir, readdir } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { chmod, link, lstat, mkdir, readdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import type { Logger } from 'pino';
@@ -59,4 +60,34 @@ async function tighten(path: string, result: { changed: number; failed: string[]
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') result.failed.push(path);
   }
   return result;
+}
+
+/**
+ * The trimmed text of the private file `file`, made with `make()` (mode 0600) when it does not exist yet. The
+ * file appears whole or not at all: it is written to a temporary name and linked into place, so a gateway
+ * starting beside another, or after a crash mid-write, never reads an empty or partial key. A file that is
+ * there but empty is refused with a message naming it (a key or password must never silently be "").
+ */
+export async function readOrCreatePrivate(file: string, make: () => string): Promise<string> {
+  const read = async () => {
+    const text = (await readFile(file, 'utf8')).trim();
+    if (!text) throw new Error(`${file} is empty: remove it and start again to make a new one`);
+    return text;
+  };
+  try {
+    return await read();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const temp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  await writeFile(temp, `${make()}\n`, { mode: PRIVATE_FILE, flag: 'wx' });
+  try {
+    // link() fails with EEXIST when another process got there first: then both read its file.
+    await link(temp, file).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err;
+    });
+  } finally {
+    await unlink(temp).catch(() => {});
+  }
+  return read();
 }

@@ -6,10 +6,10 @@
  * it sends one at all.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { IncomingHttpHeaders } from 'node:http';
 import { fastifyCookie } from '@fastify/cookie';
+import { readOrCreatePrivate } from './data-dir.ts';
 import { ForbiddenError, UnauthorizedError } from './errors.ts';
 
 /** The cookie's name. */
@@ -24,16 +24,9 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** The key that signs sessions: `<dataDir>/session-key`, 32 random bytes written (0600) on first start. */
 export async function loadSessionKey(dataDir: string): Promise<Buffer> {
   const file = join(dataDir, 'session-key');
-  const read = async () => Buffer.from((await readFile(file, 'utf8')).trim(), 'base64url');
-  try {
-    return await read();
-  } catch {
-    // `wx`: of two gateways starting at once, one writes and both read the same key.
-    await writeFile(file, `${randomBytes(32).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EEXIST') throw err;
-    });
-    return read();
-  }
+  const key = Buffer.from(await readOrCreatePrivate(file, () => randomBytes(32).toString('base64url')), 'base64url');
+  if (key.length < 32) throw new Error(`${file} holds a key shorter than 32 bytes: remove it and start again to make a new one`);
+  return key;
 }
 
 /** A session as `GET /system/session` shows it. */

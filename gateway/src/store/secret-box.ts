@@ -4,8 +4,9 @@
  * (0600), generated on first start.
  */
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
-import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readOrCreatePrivate } from '../data-dir.ts';
 import { SecretUnreadableError } from '../errors.ts';
 
 const KEY_BYTES = 32;
@@ -72,12 +73,10 @@ const additionalData = (name: string) => Buffer.from(`spindle secret\0${name}`);
 export async function loadSecretBox(dataDir: string, fromEnv: string | undefined): Promise<SecretBox> {
   if (fromEnv) return new SecretBox(parseKey(fromEnv, 'SPINDLE_SECRET_KEY'));
   const file = join(dataDir, 'secret-key');
-  await writeFile(file, `${randomBytes(KEY_BYTES).toString('base64')}\n`, { mode: 0o600, flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EEXIST') throw err;
-  });
+  const text = await readOrCreatePrivate(file, () => randomBytes(KEY_BYTES).toString('base64'));
   // A copy restored from a backup may have come back readable by others.
   if (((await stat(file)).mode & 0o077) !== 0) await chmod(file, 0o600);
-  return new SecretBox(parseKey(await readFile(file, 'utf8'), file));
+  return new SecretBox(parseKey(text, file));
 }
 
 function parseKey(text: string, source: string): Buffer {
