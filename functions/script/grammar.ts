@@ -42,6 +42,10 @@ export function subjectOf(prompt: string): string {
   return (words.length ? words : prompt.trim().split(/\s+/)).slice(0, 8).join(' ') || 'this';
 }
 
+/** Stand-ins for the subject in the grammar (private-use characters no prompt-derived rule can contain). */
+const SUBJECT = '\uE000';
+const CAPITAL = '\uE001';
+
 const RULES: Record<string, string[]> = {
   opener: [
     'Let me tell you about #subject#.',
@@ -74,7 +78,10 @@ const RULES: Record<string, string[]> = {
 export function writeScript(prompt: string, seed: number, sentences: number): Script {
   const subject = subjectOf(prompt);
   const capital = subject.charAt(0).toUpperCase() + subject.slice(1);
-  const grammar = tracery.createGrammar({ ...RULES, subject: [subject], Subject: [capital] });
+  // The prompt is the user's text, never grammar: Tracery expands `#rule#` and `[action]` in a rule's text, so
+  // the subject goes in as a placeholder and is put in after the expansion.
+  const grammar = tracery.createGrammar({ ...RULES, subject: [SUBJECT], Subject: [CAPITAL] });
+  const fill = (text: string) => text.replaceAll(SUBJECT, subject).replaceAll(CAPITAL, capital);
   grammar.addModifiers(tracery.baseEngModifiers);
   tracery.setRng(mulberry32(seed ^ hashText(prompt)));
   try {
@@ -82,7 +89,7 @@ export function writeScript(prompt: string, seed: number, sentences: number): Sc
     // Distinct middle sentences; the grammar has six, and at most two are asked for.
     for (let tries = 0; middles.size < sentences - 2 && tries < 50; tries++) middles.add(grammar.flatten('#middle#'));
     const narration = [grammar.flatten('#opener#'), ...middles, grammar.flatten('#closer#')].join(' ');
-    return { title: grammar.flatten('#title#'), narration };
+    return { title: fill(grammar.flatten('#title#')), narration: fill(narration) };
   } finally {
     tracery.setRng(Math.random);
   }

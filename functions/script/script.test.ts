@@ -23,6 +23,14 @@ describe('the grammar', () => {
     expect(seeds.size).toBeGreaterThan(4);
     expect(writeScript('volcanoes', 1, 3).narration).not.toBe(writeScript('glaciers', 1, 3).narration.replaceAll('glaciers', 'volcanoes'));
   });
+
+  it("takes the prompt as text, never as Tracery grammar (no recursion, no exponential expansion)", () => {
+    expect(writeScript('#subject#', 1, 2).narration).toContain('#subject#');
+    const bomb = Array.from({ length: 40 }, (_, i) => (i === 0 ? '[r0:x]' : `[r${i}:#r${i - 1}##r${i - 1}#]`)).join('') + '#r39#';
+    const s = writeScript(bomb, 1, 2);
+    expect(s.narration.length).toBeLessThan(2000);
+    expect(s.title).toContain('[r0:x]');
+  });
 });
 
 describe('a language model over HTTP', () => {
