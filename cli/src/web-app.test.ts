@@ -19,7 +19,7 @@ fs.writeFileSync('build/index.html', '<!doctype html>' + fs.readFileSync('src/ap
 
 let root: string;
 let sources: string;
-let opts: { sources: string; cacheDir: string; lockFile: string };
+let opts: { sources: string; cacheDir: string; lockFile: string; shared: string[] };
 beforeAll(async () => {
   root = await mkdtemp(path.join(tmpdir(), 'spindle-webapp-build-'));
   sources = path.join(root, 'web');
@@ -28,7 +28,9 @@ beforeAll(async () => {
   await writeFile(path.join(sources, 'build.cjs'), BUILD);
   await writeFile(path.join(sources, 'src', 'app.txt'), 'version one');
   await writeFile(path.join(root, 'package-lock.json'), '{}');
-  opts = { sources, cacheDir: path.join(root, 'cache'), lockFile: path.join(root, 'package-lock.json') };
+  await mkdir(path.join(root, 'shared'));
+  await writeFile(path.join(root, 'shared', 'plan.ts'), 'one');
+  opts = { sources, cacheDir: path.join(root, 'cache'), lockFile: path.join(root, 'package-lock.json'), shared: [path.join(root, 'shared')] };
 });
 afterAll(() => rm(root, { recursive: true, force: true }));
 
@@ -60,6 +62,9 @@ describe('ensureWebApp', () => {
     const relocked = await ensureWebApp(opts);
     expect(relocked).toMatchObject({ built: true });
     expect('dir' in relocked && relocked.dir).not.toBe(dir);
+    // A source the app imports from outside web/ (schemas/src) counts too.
+    await writeFile(path.join(root, 'shared', 'plan.ts'), 'two');
+    expect(await ensureWebApp(opts)).toMatchObject({ built: true });
   });
 
   it('reports a failing build with its output, and a missing app', async () => {

@@ -20,8 +20,10 @@ export const WEB_SOURCES = path.join(ROOT, 'web');
 const CACHE = path.join(ROOT, 'node_modules', '.cache', 'spindle-web');
 /** Builds kept in the cache (the newest), so switching between branches does not always rebuild. */
 const KEEP = 3;
-/** What the hash leaves out: outputs and installed packages. */
-const SKIP = new Set(['node_modules', 'build', '.svelte-kit', '.vite']);
+/** What the hash leaves out: outputs and installed packages (`build` only at the top: the app's output folder). */
+const SKIP = new Set(['node_modules', '.svelte-kit', '.vite']);
+/** Sources outside web/ that the app imports (`@spindle/schemas/graph-plan`, `/validate`): a change there is a new build too. */
+const SHARED_SOURCES = [path.join(ROOT, 'schemas', 'src')];
 
 /** Where the app comes from. */
 export interface WebAppOptions {
@@ -29,6 +31,8 @@ export interface WebAppOptions {
   sources?: string;
   /** Where builds are kept (default: `node_modules/.cache/spindle-web` of this checkout). */
   cacheDir?: string;
+  /** Folders outside `sources` whose files count in the hash (default: the checkout's schemas/src, which the app imports). */
+  shared?: string[];
   /** The lockfile whose contents count in the hash (default: the checkout's package-lock.json). */
   lockFile?: string;
   /** Told once a build starts (not when an unchanged app is reused). */
@@ -44,7 +48,7 @@ export type WebAppResult = { dir: string; built: boolean; ms: number } | { missi
 async function sourceFiles(dir: string, rel = ''): Promise<string[]> {
   const out: string[] = [];
   for (const entry of (await readdir(path.join(dir, rel), { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
-    if (SKIP.has(entry.name)) continue;
+    if (SKIP.has(entry.name) || (rel === '' && entry.name === 'build')) continue;
     const name = path.join(rel, entry.name);
     if (entry.isDirectory()) out.push(...(await sourceFiles(dir, name)));
     else if (entry.isFile()) out.push(`${name}\0${sha256(await readFile(path.join(dir, name)))}`);
@@ -52,9 +56,10 @@ async function sourceFiles(dir: string, rel = ''): Promise<string[]> {
   return out;
 }
 
-/** The hash a build is kept under: the app's sources and the lockfile. */
-export async function webSourceHash(sources: string, lockFile: string): Promise<string> {
+/** The hash a build is kept under: the app's sources, the shared sources it imports, and the lockfile. */
+export async function webSourceHash(sources: string, lockFile: string, shared: string[] = SHARED_SOURCES): Promise<string> {
   const files = await sourceFiles(sources);
+  for (const dir of shared) if (existsSync(dir)) files.push(`${dir}\0`, ...(await sourceFiles(dir)));
   const lock = existsSync(lockFile) ? sha256(await readFile(lockFile)) : 'no-lockfile';
   return sha256(`${files.join('\n')}\n${lock}`).slice(0, 32);
 }
@@ -102,13 +107,20 @@ export async function ensureWebApp(options: WebAppOptions = {}): Promise<WebAppR
   const sources = options.sources ?? WEB_SOURCES;
   const cacheDir = options.cacheDir ?? CACHE;
   if (!existsSync(path.join(sources, 'package.json'))) return { missing: `${sources} does not exist (or has no package.json)` };
-  const hash = await webSourceHash(sources, options.lockFile ?? path.join(ROOT, 'package-lock.json'));
+  const hash = await webSourceHash(sources, options.lockFile ?? path.join(ROOT, 'package-lock.json'), options.shared);
   const target = path.join(cacheDir, hash);
   const done = (built: boolean): WebAppResult => ({ dir: target, built, ms: Math.round(performance.now() - started) });
   if (existsSync(path.join(target, 'index.html'))) return done(false);
   await mkdir(cacheDir, { recursive: true });
   // One build at a time per checkout; the lock is refreshed while held, and one left by a dead process goes stale.
-  const release = await lockfile.lock(cacheDir, { lockfilePath: path.join(cacheDir, 'build.lock'), stale: 30_000, retries: { retries: 1200, minTimeout: 250, maxTimeout: 500 } });
+  // A lock lost while held (a laptop suspended mid-build) is not worth a crash: another start may build the same
+  // hash meanwhile, and each build is renamed into place whole.
+  const release = await lockfile.lock(cacheDir, {
+    lockfilePath: path.join(cacheDir, 'build.lock'),
+    stale: 30_000,
+    retries: { retries: 1200, minTimeout: 250, maxTimeout: 500 },
+    onCompromised: (err) => console.warn(`web app build lock lost (${err.message}); going on`),
+  });
   try {
     if (existsSync(path.join(target, 'index.html'))) return done(false);
     options.onBuild?.();
@@ -124,6 +136,6 @@ export async function ensureWebApp(options: WebAppOptions = {}): Promise<WebAppR
     await prune(cacheDir, hash);
     return done(true);
   } finally {
-    await release();
+    await release().catch(() => {});
   }
 }
