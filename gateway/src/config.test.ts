@@ -3,7 +3,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { configFromEnv } from './config.ts';
+import { configFromEnv, trustProxyOf } from './config.ts';
 
 describe('configFromEnv', () => {
   it('reads credentials from <NAME>_FILE, the variable itself winning, and names an unreadable file', async () => {
@@ -23,5 +23,18 @@ describe('configFromEnv', () => {
     expect(k.kubernetes).toEqual({ namespace: 'fns', runtimeImage: 'spindle/runtime:0.1.0', objectStoreSecret: 'spindle-object-store', gatewayUrl: 'http://gateway.spindle.svc:8080' });
     expect(() => configFromEnv({ SPINDLE_PROVIDER: 'kubernetes' })).toThrow(/SPINDLE_RUNTIME_IMAGE/);
     expect(() => configFromEnv({ SPINDLE_PROVIDER: 'nomad' })).toThrow(/SPINDLE_PROVIDER must be local or kubernetes/);
+  });
+
+  it('reads SPINDLE_TRUST_PROXY as fastify trustProxy: unset or off trusts no proxy, true or addresses trust those', () => {
+    expect([undefined, '', 'false', '0', 'off'].map(trustProxyOf)).toEqual([undefined, undefined, undefined, undefined, undefined]);
+    expect(['true', '1', 'yes'].map(trustProxyOf)).toEqual([true, true, true]);
+    expect(trustProxyOf(' 10.0.0.0/8, 127.0.0.1 ')).toBe('10.0.0.0/8, 127.0.0.1');
+  });
+
+  it('reads SPINDLE_PUBLIC_URL without its trailing slash, and names the variable when it is not an http URL', () => {
+    expect(configFromEnv({ SPINDLE_PUBLIC_URL: 'http://gateway:8080/' }).publicUrl).toBe('http://gateway:8080');
+    expect(configFromEnv({}).publicUrl).toBeUndefined();
+    expect(() => configFromEnv({ SPINDLE_PUBLIC_URL: 'gateway:8080' })).toThrow(/SPINDLE_PUBLIC_URL/);
+    expect(() => configFromEnv({ SPINDLE_PUBLIC_URL: 'ftp://gateway' })).toThrow('SPINDLE_PUBLIC_URL must be an http:// or https:// URL');
   });
 });

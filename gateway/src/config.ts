@@ -65,6 +65,36 @@ export interface PlatformConfig {
   webDir?: string;
   /** Prometheus to read `/system/stats` from (PROMETHEUS_URL); unset, the gateway's own numbers. */
   prometheusUrl?: string;
+  /**
+   * Which proxies' `X-Forwarded-For` / `-Proto` to believe (SPINDLE_TRUST_PROXY: `true`, or addresses/CIDRs
+   * separated by commas), as fastify's `trustProxy` reads it. Behind Traefik or an ingress
+   * the login rate limit then counts each client, not the proxy. Unset: none (the socket's address).
+   */
+  trustProxy?: boolean | string;
+  /**
+   * The URL other processes reach this gateway at (SPINDLE_PUBLIC_URL), e.g. `http://gateway:8080` under
+   * compose: the GPU runner in its own container fetches and stores artifacts there. Unset: the listen address.
+   */
+  publicUrl?: string;
+}
+
+/** SPINDLE_PUBLIC_URL checked: an http(s) URL without a trailing slash, or a start-up error naming the variable. */
+function publicUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    throw new Error(`SPINDLE_PUBLIC_URL ${JSON.stringify(value.slice(0, 100))} is not a URL like http://gateway:8080`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('SPINDLE_PUBLIC_URL must be an http:// or https:// URL');
+  return url.toString().replace(/\/+$/, '');
+}
+
+/** SPINDLE_TRUST_PROXY as fastify's `trustProxy` option. */
+export function trustProxyOf(value: string | undefined): boolean | string | undefined {
+  const v = value?.trim();
+  if (!v || /^(0|false|no|off)$/i.test(v)) return undefined;
+  return /^(1|true|yes|on)$/i.test(v) ? true : v;
 }
 
 function num(value: string | undefined, fallback: number, name: string): number {
@@ -166,5 +196,7 @@ export function configFromEnv(raw: NodeJS.ProcessEnv = process.env): PlatformCon
     asyncDeadLetterTtlMs: Math.max(1000, num(env.SPINDLE_ASYNC_DEAD_LETTER_TTL_MS, 7 * 24 * 3_600_000, 'SPINDLE_ASYNC_DEAD_LETTER_TTL_MS')),
     webDir: env.SPINDLE_WEB_DIR ? resolve(env.SPINDLE_WEB_DIR) : undefined,
     prometheusUrl: env.PROMETHEUS_URL ? prometheusUrl(env.PROMETHEUS_URL) : undefined,
+    trustProxy: trustProxyOf(env.SPINDLE_TRUST_PROXY),
+    publicUrl: env.SPINDLE_PUBLIC_URL ? publicUrl(env.SPINDLE_PUBLIC_URL) : undefined,
   };
 }

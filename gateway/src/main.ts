@@ -188,6 +188,7 @@ export async function createPlatform(config: PlatformConfig, logger: Logger = pi
     web,
     ...(config.prometheusUrl && { prometheus: new PrometheusStats(config.prometheusUrl) }),
     artifactsToken,
+    ...(config.trustProxy !== undefined && { trustProxy: config.trustProxy }),
     limits: { maxBodyBytes: config.maxBodyBytes, maxJsonBytes: 1024 * 1024, maxBundleBytes: config.maxBundleBytes, maxArtifactBytes: config.maxArtifactBytes, readyWaitMs: config.readyWaitMs },
     gpu,
   });
@@ -215,8 +216,9 @@ export async function createPlatform(config: PlatformConfig, logger: Logger = pi
     async listen() {
       url = await app.listen({ host: config.host, port: config.port });
       if (!config.kubernetes) replicaEnv.SPINDLE_ARTIFACTS_URL = `${url}/internal/artifacts`;
-      // The GPU runner runs beside this gateway (it loads bundles by path), so it reaches the listen address.
-      gpu.artifacts = { url: `${url}/internal/artifacts`, token: artifactsToken };
+      // The GPU runner reaches this gateway at its listen address when it runs beside it, or at SPINDLE_PUBLIC_URL
+      // from its own container (a listen address of 0.0.0.0 reads as 127.0.0.1 there: the runner itself).
+      gpu.artifacts = { url: `${config.publicUrl ?? url}/internal/artifacts`, token: artifactsToken };
       const restored = await fns.restore();
       if (restored) logger.info({ functions: restored }, 'restored deployed functions');
       if (config.autoscale) scaler.start();

@@ -83,6 +83,8 @@ export interface GatewayDeps {
   prometheus?: PrometheusStats;
   artifactsToken: string;
   limits: GatewayLimits;
+  /** fastify's `trustProxy` (SPINDLE_TRUST_PROXY): whose X-Forwarded-* headers name the client. */
+  trustProxy?: boolean | string;
   /** GPU functions (Redis stream + runner). */
   gpu?: GpuService;
   /** Async invocations (`/async-function/*`, status, dead letters); absent: those routes are not served. */
@@ -136,6 +138,7 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
       server.on('connect', refuseConnect);
       return server;
     },
+    ...(deps.trustProxy !== undefined && { trustProxy: deps.trustProxy }),
     loggerInstance: deps.logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.limits.maxJsonBytes,
