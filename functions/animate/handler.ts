@@ -3,6 +3,7 @@
  * scaled by the speech's loudness and shut outside the VAD's segments; the eyes blink; the head sways a little;
  * the matted portrait stands on the chosen background. Frames go to ffmpeg one at a time.
  */
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -137,7 +138,9 @@ export default defineFunction({
         encoder.kill();
         throw err;
       }
-      const stored = await ctx.artifacts.put(`animate/${ctx.callId}.mp4`, await readFile(file), 'video/mp4');
+      // Named by its content (as tts and render name theirs): a caller choosing its X-Call-Id cannot overwrite another's video.
+      const video = await readFile(file);
+      const stored = await ctx.artifacts.put(`animate/${createHash('sha256').update(video).digest('hex')}.mp4`, video, 'video/mp4');
       return {
         video: stored.key,
         frames,

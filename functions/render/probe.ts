@@ -34,7 +34,8 @@ export function parseProbe(text: string): Probe {
 /** Probes `file` with the ffmpeg at `ffmpeg` (`ffmpeg -i` exits 1 without an output: its stderr is the answer). */
 export function probe(ffmpeg: string, file: string): Promise<Probe> {
   return new Promise((resolve, reject) => {
-    execFile(ffmpeg, ['-hide_banner', '-i', file], { maxBuffer: 1024 * 1024 }, (_err, _stdout, stderr) => {
+    // A probe reads only the headers: 30 s is far past any real one, and a stuck ffmpeg is killed, not left behind.
+    execFile(ffmpeg, ['-hide_banner', '-i', file], { maxBuffer: 1024 * 1024, timeout: 30_000, killSignal: 'SIGKILL' }, (_err, _stdout, stderr) => {
       try {
         resolve(parseProbe(stderr));
       } catch (e) {

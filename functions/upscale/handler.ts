@@ -1,4 +1,5 @@
 /** upscale: a portrait ×2 with ESRGAN (slim) before matting and animation; images are capped in size (see MAX_PIXELS). */
+import { createHash } from 'node:crypto';
 import { HttpError, defineFunction } from '@spindle/runtime';
 import { readArtifact } from '../media/artifact.ts';
 import { decodeImage, encodePng } from '../media/image.ts';
@@ -38,7 +39,8 @@ export default defineFunction({
     ctx.progress(0.05, `decoded ${width}×${height}`);
     const big = await upscale(decoded.data, width, height, (done, total) => ctx.progress(0.05 + 0.9 * (done / total), `tile ${done} of ${total}`));
     const png = await encodePng({ data: Buffer.from(big.buffer, big.byteOffset, big.byteLength), width: width * 2, height: height * 2, channels: 3 });
-    const stored = await ctx.artifacts.put(`upscale/${ctx.callId}.png`, png, 'image/png');
+    // Named by its content: a caller choosing its X-Call-Id cannot overwrite another's image.
+    const stored = await ctx.artifacts.put(`upscale/${createHash('sha256').update(png).digest('hex')}.png`, png, 'image/png');
     return { image: stored.key, width: width * 2, height: height * 2, scale: 2 };
   },
 });
