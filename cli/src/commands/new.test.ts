@@ -89,7 +89,7 @@ describe('spindle new', () => {
     const added = parseStack(await readFile(stackFile, 'utf8'));
     expect(added.provider.name).toBe('openfaas');
     expect(added.functions.added).toEqual({ lang: 'gpu', handler: './functions/added' });
-    expect(Object.keys(added.graphs ?? {})).toEqual(['demo']);
+    expect(Object.keys(added.graphs ?? {})).toEqual(['demo', 'talking-portrait']);
   });
 
   it('fills an empty functions: section', async () => {
