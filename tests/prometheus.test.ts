@@ -151,9 +151,15 @@ describe.skipIf(!hasPrometheus)('a real Prometheus scraping a live gateway and G
       await new Promise((r) => setTimeout(r, 250));
     }
     expect(value).toBe(3);
-    // The runner was scraped too, and the shipped rules loaded and evaluate.
-    const up = await query('up{job="gpu-runner"}');
-    expect(up.data?.result[0]?.value[1]).toBe('1');
+    // The runner was scraped too (each target has its own offset within the interval: wait for its first
+    // scrape), and the shipped rules loaded and evaluate.
+    let up = '';
+    while (Date.now() < deadline + 10_000) {
+      up = (await query('up{job="gpu-runner"}')).data?.result[0]?.value[1] ?? '';
+      if (up === '1') break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(up).toBe('1');
     const rules = await (await fetch(`${promUrl}/api/v1/rules`)).json();
     const all = rules.data.groups.flatMap((g: { rules: Array<{ name: string; health: string }> }) => g.rules);
     expect(all.length).toBeGreaterThan(5);
