@@ -179,6 +179,10 @@ describe.each([
     await client.runs.wait(thread.thread_id, 'demo', { input: { name: 'Grace' } });
     expect(((await client.threads.getState(thread.thread_id)).values as any).output).toEqual({ summary: 'HELLO, GRACE! (2 words)' });
     expect((await client.threads.getHistory(thread.thread_id, { limit: 100 })).length).toBe(history.length * 2);
+    // The state at one checkpoint of the first run (looked up by id, not by scanning the history); an unknown id is a 404.
+    expect(await client.threads.getState(thread.thread_id, history[2].checkpoint.checkpoint_id)).toEqual(history[2]);
+    expect(await client.threads.getState(thread.thread_id, history[0].checkpoint.checkpoint_id)).toEqual(history[0]);
+    await expect(client.threads.getState(thread.thread_id, 'no-such-checkpoint')).rejects.toMatchObject({ status: 404 });
     const listed = await client.runs.list(thread.thread_id);
     expect(listed.map((r) => r.status)).toEqual(['success', 'success']);
     expect((await client.runs.get(thread.thread_id, listed[0].run_id)).assistant_id).toBe((await client.assistants.get('demo')).assistant_id);

@@ -82,6 +82,17 @@ export class ThreadStates {
     return out;
   }
 
+  /** The state of `thread` at checkpoint `checkpointId` of one of its `runs`, or null: one lookup per run, no scan. */
+  async at(thread: string, runs: RunRecord[], checkpointId: string): Promise<StateSnapshot | null> {
+    for (const run of runs) {
+      const tuple = await this.checkpointer.getTuple({ configurable: { thread_id: run.id, checkpoint_ns: '', checkpoint_id: checkpointId } });
+      if (!tuple) continue;
+      const latest = await this.checkpointer.getTuple({ configurable: { thread_id: run.id, checkpoint_ns: '' } });
+      return this.fromCheckpoint(thread, run, tuple, latest?.config.configurable?.checkpoint_id === checkpointId);
+    }
+    return null;
+  }
+
   /** Drops a run's checkpoints (its thread was deleted). */
   forget(runId: string): Promise<void> {
     return this.checkpointer.deleteThread(runId);

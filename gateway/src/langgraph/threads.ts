@@ -81,8 +81,7 @@ export function threadRoutes(deps: LanggraphDeps): FastifyPluginAsync {
 
     app.get<ThreadParams & { Params: { checkpointId: string } }>('/threads/:threadId/state/:checkpointId', async (req) => {
       const thread = await findThread(deps, req.params.threadId);
-      const history = await states.history(thread.id, await runsOfThread(deps, thread, { limit: HISTORY_RUNS }), 1000);
-      const snap = history.find((s) => s.checkpoint.checkpoint_id === req.params.checkpointId);
+      const snap = await states.at(thread.id, await runsOfThread(deps, thread, { limit: HISTORY_RUNS }), req.params.checkpointId);
       if (!snap) throw new NotFoundError(`checkpoint "${req.params.checkpointId.slice(0, 100)}" not found on thread "${thread.id}"`);
       return snap;
     });
