@@ -180,8 +180,8 @@ describe.each([
     expect(((await client.threads.getState(thread.thread_id)).values as any).output).toEqual({ summary: 'HELLO, GRACE! (2 words)' });
     expect((await client.threads.getHistory(thread.thread_id, { limit: 100 })).length).toBe(history.length * 2);
     // The state at one checkpoint of the first run (looked up by id, not by scanning the history); an unknown id is a 404.
-    expect(await client.threads.getState(thread.thread_id, history[2].checkpoint.checkpoint_id)).toEqual(history[2]);
-    expect(await client.threads.getState(thread.thread_id, history[0].checkpoint.checkpoint_id)).toEqual(history[0]);
+    expect(await client.threads.getState(thread.thread_id, history[2].checkpoint.checkpoint_id as string)).toEqual(history[2]);
+    expect(await client.threads.getState(thread.thread_id, history[0].checkpoint.checkpoint_id as string)).toEqual(history[0]);
     await expect(client.threads.getState(thread.thread_id, 'no-such-checkpoint')).rejects.toMatchObject({ status: 404 });
     const listed = await client.runs.list(thread.thread_id);
     expect(listed.map((r) => r.status)).toEqual(['success', 'success']);

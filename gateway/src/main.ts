@@ -26,7 +26,7 @@ import { GpuProvider } from './provider/gpu.ts';
 import { LocalProvider } from './provider/local.ts';
 import type { Provider } from './provider/types.ts';
 import { buildGateway } from './server.ts';
-import { loadSessionKey, Sessions } from './session.ts';
+import { loadSessionKey, Sessions, sessionSigningKey } from './session.ts';
 import { PrometheusStats } from './stats/prometheus.ts';
 import { WebApp } from './web/app.ts';
 import {
@@ -92,7 +92,7 @@ export async function createPlatform(config: PlatformConfig, logger: Logger = pi
   const nats = new NatsLink(config.natsUrl, logger);
   await nats.ready();
   const adminPassword = await loadAdminPassword(config.dataDir, config.adminPassword);
-  const sessions = new Sessions(await loadSessionKey(config.dataDir));
+  const sessions = new Sessions(sessionSigningKey(await loadSessionKey(config.dataDir), adminPassword));
   const web = new WebApp(config.webDir);
   const artifactsToken = config.artifactsToken ?? randomBytes(24).toString('base64url');
   const logs = new LogHub();

@@ -5,7 +5,7 @@
  * `Authorization`) that changes something must send `X-CSRF-Token`, and an `Origin` naming this gateway when
  * it sends one at all.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { join } from 'node:path';
 import type { IncomingHttpHeaders } from 'node:http';
 import { fastifyCookie } from '@fastify/cookie';
@@ -27,6 +27,14 @@ export async function loadSessionKey(dataDir: string): Promise<Buffer> {
   const key = Buffer.from(await readOrCreatePrivate(file, () => randomBytes(32).toString('base64url')), 'base64url');
   if (key.length < 32) throw new Error(`${file} holds a key shorter than 32 bytes: remove it and start again to make a new one`);
   return key;
+}
+
+/**
+ * The key sessions are signed with: derived (HKDF-SHA256) from the data dir's session key and the admin password,
+ * so changing the password ends every session signed before, on every gateway sharing the data dir.
+ */
+export function sessionSigningKey(fileKey: Buffer, adminPassword: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', fileKey, Buffer.from(adminPassword, 'utf8'), 'spindle session', 32));
 }
 
 /** A session as `GET /system/session` shows it. */

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LightMyRequestResponse } from 'fastify';
-import { loadSessionKey, Sessions } from '../session.ts';
+import { loadSessionKey, Sessions, sessionSigningKey } from '../session.ts';
 import { LOGIN_ATTEMPTS_PER_MINUTE } from './session.ts';
 import { injectPlatform, type InjectedPlatform } from './inject-support.ts';
 
@@ -133,12 +133,16 @@ describe('the session cookie on the API', () => {
       expect(res.headers['www-authenticate']).toBeUndefined();
     }
     // Expired: a session issued 13 hours ago by this gateway's own key.
-    const key = await loadSessionKey(p.platform.config.dataDir);
+    const fileKey = await loadSessionKey(p.platform.config.dataDir);
+    const key = sessionSigningKey(fileKey, 'route-test-password');
     const expired = new Sessions(key).issue(Date.now() - 13 * 3600_000).cookie;
     const res = await p.request({ method: 'GET', url: '/system/session', auth: false, headers: { cookie: `spindle_session=${encodeURIComponent(expired)}` } });
     expect(res.statusCode).toBe(401);
     const fresh = new Sessions(key).issue().cookie;
     expect((await p.request({ method: 'GET', url: '/system/session', auth: false, headers: { cookie: `spindle_session=${encodeURIComponent(fresh)}` } })).statusCode).toBe(200);
+    // Signed before the admin password changed (same data dir key, another password): refused.
+    const before = new Sessions(sessionSigningKey(fileKey, 'the-old-password')).issue().cookie;
+    expect((await p.request({ method: 'GET', url: '/system/session', auth: false, headers: { cookie: `spindle_session=${encodeURIComponent(before)}` } })).statusCode).toBe(401);
   });
 
   it('logout clears the cookie (with the CSRF token when logged in)', async () => {
