@@ -1,5 +1,6 @@
 /** What the hostile-input suite shares: a raw HTTP/1.1 client (half-close, CONNECT, partial bodies, unnormalised paths) and a seeded request generator. */
 import { connect } from 'node:net';
+import { mulberry32 } from '../functions/media/random.ts';
 
 /** One request as written on the socket. */
 export interface RawRequest {
@@ -88,18 +89,6 @@ function skipInterim(data: Buffer): Buffer {
     data = data.subarray(end + 4);
   }
   return data;
-}
-
-/** mulberry32: a small seeded PRNG, so a failing run can be replayed from its seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** What the generator knows about the platform under test. */
@@ -251,3 +240,6 @@ export function fuzzRequest(r: () => number, t: FuzzTargets): RawRequest {
   if (framing < 0.06) return { method, path, headers: { ...headers, 'x-forwarded-for': '127.0.0.1', 'x-forwarded-host': 'evil.example', 'x-original-url': '/system/functions', 'x-http-method-override': 'DELETE' }, body };
   return { method, path, headers, body };
 }
+
+/** mulberry32 (functions/media/random.ts): a seeded PRNG, so a failing run can be replayed from its seed. */
+export const prng = mulberry32;

@@ -3,6 +3,7 @@
  * when the eyes blink (every 2.5–5 s, 200 ms each, from a seeded generator so a run is reproducible) and
  * the head's slow sway (a small rotation and shift, two incommensurate sines, so it never visibly loops).
  */
+import { mulberry32 } from '../media/random.ts';
 import { loudness, speechMask } from './envelope.ts';
 import { shapeTrack, type Phone } from './visemes.ts';
 
@@ -31,18 +32,6 @@ export function mouthTrack(phones: Phone[], samples: Float32Array, sampleRate: n
   return { open, width };
 }
 
-/** mulberry32: a small seeded generator (uniform in [0, 1)). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Blink length, seconds. */
 export const BLINK_S = 0.2;
 
@@ -52,7 +41,7 @@ export const BLINK_S = 0.2;
  */
 export function blinkTrack(fps: number, frames: number, seed = 1): Float32Array {
   const out = new Float32Array(frames);
-  const next = random(seed);
+  const next = mulberry32(seed);
   const duration = frames / fps;
   for (let t = 1 + next() * 1.5; t < duration; t += 2.5 + next() * 2.5) {
     const from = Math.floor(t * fps);

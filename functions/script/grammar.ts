@@ -4,6 +4,7 @@
  * another seed or prompt another one.
  */
 import tracery from 'tracery-grammar';
+import { mulberry32 } from '../media/random.ts';
 
 /** A title and a narration of `sentences` sentences. */
 export interface Script {
@@ -16,18 +17,6 @@ export function hashText(text: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
   return h >>> 0;
-}
-
-/** mulberry32: a small, well-mixed seeded generator in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 // An article is dropped only as part of a lead-in ("a short talk on"), never from the subject ("the history of tea").
